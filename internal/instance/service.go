@@ -173,4 +173,3 @@ func appendEvent(ctx context.Context, tx store.Queries, actor string, in *iam.In
 	})
 	return err
 }
-

@@ -27,6 +27,16 @@ var migrationFiles embed.FS
 // (the first eight bytes of "rampart!" read as an integer).
 const migrationLockID int64 = 0x72616d7061727421
 
+// Migrations returns the migrations this binary ships for the backend.
+func Migrations() ([]store.Migration, error) {
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	m, err := sqlmigrate.New(sqlmigrate.Options{FS: sub})
+	if err != nil {
+		return nil, err
+	}
+	return m.Known(), nil
+}
+
 // Options configure Open.
 type Options struct {
 	// URL is a postgres:// connection URL.
@@ -35,7 +45,7 @@ type Options struct {
 	AppVersion string
 	// MaxConns bounds the pool; 0 keeps pgx's default (max(4, CPUs)).
 	MaxConns int32
-	// ConnectTimeout bounds each connection attempt; 0 means 5s.
+	// ConnectTimeout bounds each connection attempt; 0 means no limit.
 	ConnectTimeout time.Duration
 }
 
@@ -60,10 +70,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
 	}
-	if o.ConnectTimeout == 0 {
-		o.ConnectTimeout = 5 * time.Second
+	if o.ConnectTimeout > 0 {
+		cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
 	}
-	cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
 	cfg.HealthCheckPeriod = 5 * time.Second
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "rampart"

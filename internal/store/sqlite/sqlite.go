@@ -27,6 +27,16 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// Migrations returns the migrations this binary ships for the backend.
+func Migrations() ([]store.Migration, error) {
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	m, err := sqlmigrate.New(sqlmigrate.Options{FS: sub})
+	if err != nil {
+		return nil, err
+	}
+	return m.Known(), nil
+}
+
 // Options configure Open.
 type Options struct {
 	// Path is the database file. Its directory must exist.

@@ -1,0 +1,206 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Backend names returned by [Config.Backend].
+const (
+	BackendSQLite   = "sqlite"
+	BackendPostgres = "postgres"
+)
+
+// DefaultSQLiteFile is the name of the SQLite database file created in the
+// data directory when no database is configured.
+const DefaultSQLiteFile = "rampart.db"
+
+// MasterKeyFileName is the name of the file, in the data directory, that
+// holds the generated master key when none is configured (SQLite only).
+const MasterKeyFileName = "masterkey"
+
+// Config is Rampart's startup configuration. Get one from [Load] (or
+// [Default]); the koanf tags are the keys used in YAML files, with nesting
+// written as '.' in docs, environment variable names and errors.
+type Config struct {
+	// Database is the database URL: sqlite:///absolute/path.db,
+	// sqlite://relative/path.db, postgres://… or postgresql://…. Empty
+	// means the SQLite file rampart.db in DataDir. Secret: it may carry a
+	// password; log RedactedDatabase instead.
+	Database string `koanf:"database"`
+	// DataDir is the directory for local state: the default SQLite
+	// database and the generated master key.
+	DataDir string `koanf:"data-dir"`
+	// HTTPAddr is the host:port the HTTP server listens on.
+	HTTPAddr string `koanf:"http-addr"`
+	// ExternalURL is the URL users and clients reach the server at (the
+	// OIDC issuer). Empty means http://localhost:<port of HTTPAddr>.
+	ExternalURL string `koanf:"external-url"`
+	// MasterKey is the base64-encoded 32-byte master key (see
+	// crypto.ParseMasterKey). Secret. Empty means the server manages a
+	// key file in DataDir (SQLite only).
+	MasterKey string `koanf:"masterkey"`
+	// Log configures logging.
+	Log LogConfig `koanf:"log"`
+	// Shutdown configures graceful shutdown.
+	Shutdown ShutdownConfig `koanf:"shutdown"`
+	// DatabasePool configures the database connection pool.
+	DatabasePool DatabasePoolConfig `koanf:"database-pool"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is the minimum level logged: debug, info, warn or error.
+	Level string `koanf:"level"`
+	// Format is text (human-readable key=value) or json.
+	Format string `koanf:"format"`
+}
+
+// ShutdownConfig configures graceful shutdown.
+type ShutdownConfig struct {
+	// DrainTimeout is how long in-flight requests and jobs get to finish
+	// after a shutdown signal, in (0, 10m].
+	DrainTimeout time.Duration `koanf:"drain-timeout"`
+}
+
+// DatabasePoolConfig configures the database connection pool.
+type DatabasePoolConfig struct {
+	// MaxConns caps open connections; 0 lets the backend choose.
+	MaxConns int `koanf:"max-conns"`
+	// ConnectTimeout bounds establishing one connection; 0 means no limit.
+	ConnectTimeout time.Duration `koanf:"connect-timeout"`
+}
+
+// Default returns the configuration used for every key nobody set.
+func Default() *Config {
+	return &Config{
+		Database:    "",
+		DataDir:     "./rampart-data",
+		HTTPAddr:    ":8080",
+		ExternalURL: "",
+		MasterKey:   "",
+		Log:         LogConfig{Level: "info", Format: "text"},
+		Shutdown:    ShutdownConfig{DrainTimeout: 30 * time.Second},
+		DatabasePool: DatabasePoolConfig{
+			MaxConns:       0,
+			ConnectTimeout: 5 * time.Second,
+		},
+	}
+}
+
+// Backend returns BackendSQLite or BackendPostgres according to the database
+// URL's scheme (an empty database is SQLite), or "" for an unsupported
+// scheme, which Validate reports.
+func (c *Config) Backend() string {
+	if c.Database == "" {
+		return BackendSQLite
+	}
+	scheme, _, ok := strings.Cut(c.Database, "://")
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite":
+		return BackendSQLite
+	case "postgres", "postgresql":
+		return BackendPostgres
+	}
+	return ""
+}
+
+// SQLitePath returns the absolute path of the SQLite database file, or ""
+// when the backend is not SQLite or the URL has no path. Relative paths,
+// including a relative DataDir, are relative to the working directory.
+func (c *Config) SQLitePath() string {
+	if c.Backend() != BackendSQLite {
+		return ""
+	}
+	p := filepath.Join(c.DataDir, DefaultSQLiteFile)
+	if c.Database != "" {
+		p = sqliteRawPath(c.Database)
+		if p == "" {
+			return ""
+		}
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return filepath.Clean(p)
+}
+
+// sqliteRawPath returns what follows "sqlite://" in dsn: the file path,
+// taken literally (no percent-decoding).
+func sqliteRawPath(dsn string) string {
+	_, rest, _ := strings.Cut(dsn, "://")
+	return rest
+}
+
+// DatabaseURL returns the database URL with defaults resolved: for SQLite,
+// sqlite:// followed by the absolute file path (so sqlite:///…); for
+// PostgreSQL, the URL as configured. It contains secrets: do not log it.
+func (c *Config) DatabaseURL() string {
+	if c.Backend() == BackendSQLite {
+		if p := c.SQLitePath(); p != "" {
+			return "sqlite://" + p
+		}
+	}
+	return c.Database
+}
+
+// RedactedDatabase returns DatabaseURL with any password (in the user info
+// or in password/sslpassword query parameters) replaced by "xxxxx", fit for
+// logs and error messages. A value that does not parse as a URL is hidden
+// entirely.
+func (c *Config) RedactedDatabase() string {
+	dsn := c.DatabaseURL()
+	if c.Backend() == BackendSQLite && dsn != "" {
+		return dsn
+	}
+	return redactDSN(dsn)
+}
+
+func redactDSN(dsn string) string {
+	if dsn == "" {
+		return ""
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return "(hidden: not a valid URL)"
+	}
+	if q := u.Query(); len(q) > 0 {
+		changed := false
+		for k := range q {
+			if strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword") {
+				q.Set(k, "xxxxx")
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.Redacted()
+}
+
+// ResolvedExternalURL returns ExternalURL without a trailing slash, or
+// http://localhost:<port> with the port of HTTPAddr when ExternalURL is
+// empty.
+func (c *Config) ResolvedExternalURL() string {
+	if c.ExternalURL != "" {
+		return strings.TrimRight(c.ExternalURL, "/")
+	}
+	port := "8080"
+	if _, p, err := net.SplitHostPort(c.HTTPAddr); err == nil && p != "" {
+		port = p
+	}
+	return "http://localhost:" + port
+}
+
+// MasterKeyFile returns the path of the key file the server reads, or
+// creates, when no master key is configured: MasterKeyFileName in DataDir.
+func (c *Config) MasterKeyFile() string {
+	return filepath.Join(c.DataDir, MasterKeyFileName)
+}

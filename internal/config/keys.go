@@ -1,0 +1,281 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envPrefix starts every environment variable Rampart reads.
+const envPrefix = "RAMPART_"
+
+// envConfigFile names the configuration file when neither LoadOptions.File
+// nor the --config flag does.
+const envConfigFile = envPrefix + "CONFIG"
+
+// envTestPrefix is reserved for test harnesses; such variables are not
+// configuration and draw no warning.
+const envTestPrefix = envPrefix + "TEST_"
+
+// fileSuffix marks the environment variable variant that names a file
+// holding a secret.
+const fileSuffix = "_FILE"
+
+// kind is the type of a configuration value.
+type kind int
+
+const (
+	kindString kind = iota
+	kindDuration
+	kindInt
+)
+
+// keyDef describes one configuration key. The table below is the single
+// source of env names, flag names, defaults output and known keys.
+type keyDef struct {
+	key    string // dotted koanf path, as in YAML
+	kind   kind
+	flag   string // flag name, "" for none
+	secret bool   // has a _FILE variant; value never shown
+	usage  string // one line, for --help
+	help   []string
+	get    func(*Config) any
+}
+
+// env returns the key's environment variable name: RAMPART_ and the key
+// upper-cased with '.' and '-' turned into '_'.
+func (d *keyDef) env() string {
+	return envPrefix + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(d.key))
+}
+
+// keys lists every configuration key, in the order of DefaultYAML and of
+// validation problems.
+var keys = []*keyDef{
+	{
+		key: "database", kind: kindString, flag: "database", secret: true,
+		usage: "database URL, sqlite:///path.db or postgres://… (default: rampart.db in data-dir)",
+		help: []string{
+			"Database URL: sqlite:///absolute/path.db, sqlite://relative/path.db or",
+			"postgres://user:password@host:5432/dbname (postgresql:// works too).",
+			"Empty means the SQLite file rampart.db in data-dir. Secret.",
+		},
+		get: func(c *Config) any { return c.Database },
+	},
+	{
+		key: "data-dir", kind: kindString, flag: "data-dir",
+		usage: "directory for local state",
+		help: []string{
+			"Directory for local state: the default SQLite database and the generated",
+			"master key. Relative paths are relative to the working directory.",
+		},
+		get: func(c *Config) any { return c.DataDir },
+	},
+	{
+		key: "http-addr", kind: kindString, flag: "http-addr",
+		usage: "host:port the HTTP server listens on",
+		help:  []string{"host:port the HTTP server listens on; an empty host means all interfaces."},
+		get:   func(c *Config) any { return c.HTTPAddr },
+	},
+	{
+		key: "external-url", kind: kindString, flag: "external-url",
+		usage: "URL clients reach the server at, the OIDC issuer (default: http://localhost:<port>)",
+		help: []string{
+			"URL users and clients reach the server at; it is the OIDC issuer.",
+			"http or https, no query or fragment. Empty means http://localhost:<port>.",
+		},
+		get: func(c *Config) any { return c.ExternalURL },
+	},
+	{
+		key: "masterkey", kind: kindString, secret: true,
+		help: []string{
+			"Master key: 32 random bytes in base64, from `openssl rand -base64 32`.",
+			"Empty: with SQLite the server creates data-dir/masterkey; PostgreSQL",
+			"requires one. Secret, so there is no flag.",
+		},
+		get: func(c *Config) any { return c.MasterKey },
+	},
+	{
+		key: "log.level", kind: kindString, flag: "log-level",
+		usage: "minimum log level: debug, info, warn or error",
+		help:  []string{"Minimum level logged: debug, info, warn or error."},
+		get:   func(c *Config) any { return c.Log.Level },
+	},
+	{
+		key: "log.format", kind: kindString, flag: "log-format",
+		usage: "log format: text or json",
+		help:  []string{"Log format: text (key=value lines) or json."},
+		get:   func(c *Config) any { return c.Log.Format },
+	},
+	{
+		key: "shutdown.drain-timeout", kind: kindDuration, flag: "shutdown-drain-timeout",
+		usage: "time in-flight work gets after a shutdown signal",
+		help:  []string{"How long in-flight requests and jobs get to finish after a shutdown", "signal. A duration such as 30s or 1m30s, more than 0 and at most 10m."},
+		get:   func(c *Config) any { return c.Shutdown.DrainTimeout },
+	},
+	{
+		key: "database-pool.max-conns", kind: kindInt,
+		help: []string{"Maximum open database connections; 0 lets the backend choose."},
+		get:  func(c *Config) any { return c.DatabasePool.MaxConns },
+	},
+	{
+		key: "database-pool.connect-timeout", kind: kindDuration,
+		help: []string{"Time limit for opening one database connection; 0 means none."},
+		get:  func(c *Config) any { return c.DatabasePool.ConnectTimeout },
+	},
+}
+
+// Lookup tables derived from keys.
+var (
+	keyByName  = index(func(d *keyDef) string { return d.key })
+	keyByEnv   = index((*keyDef).env)
+	keyByFlag  = index(func(d *keyDef) string { return d.flag })
+	keyByFile  = index(func(d *keyDef) string { return d.fileEnv() }) // RAMPART_X_FILE -> x
+	sectionSet = sections()                                           // "log" -> ["level", "format"]
+)
+
+// fileEnv returns the name of the _FILE variant of a secret's environment
+// variable, or "" for a key that is not secret.
+func (d *keyDef) fileEnv() string {
+	if !d.secret {
+		return ""
+	}
+	return d.env() + fileSuffix
+}
+
+// index maps name(d) to d for every key with a non-empty name.
+func index(name func(*keyDef) string) map[string]*keyDef {
+	m := make(map[string]*keyDef, len(keys))
+	for _, d := range keys {
+		if n := name(d); n != "" {
+			m[n] = d
+		}
+	}
+	return m
+}
+
+// sections maps each nesting section to its leaf keys.
+func sections() map[string][]string {
+	m := map[string][]string{}
+	for _, d := range keys {
+		if section, leaf, ok := strings.Cut(d.key, "."); ok {
+			m[section] = append(m[section], leaf)
+		}
+	}
+	return m
+}
+
+// defaultsMap returns Default() as a flat key -> typed value map.
+func defaultsMap() map[string]any {
+	c := Default()
+	m := make(map[string]any, len(keys))
+	for _, d := range keys {
+		m[d.key] = d.get(c)
+	}
+	return m
+}
+
+// convert turns a raw value from a file, the environment or a flag into the
+// key's type. Error messages quote the value unless the key is secret.
+func (d *keyDef) convert(v any) (any, error) {
+	show := func(v any) string {
+		if d.secret {
+			return "the value"
+		}
+		return fmt.Sprintf("%q", fmt.Sprint(v))
+	}
+	switch d.kind {
+	case kindString:
+		switch v := v.(type) {
+		case string:
+			return v, nil
+		case bool, int, int64, uint64, float64:
+			return fmt.Sprint(v), nil
+		}
+		return nil, fmt.Errorf("must be a string, not a %s", describeType(v))
+	case kindDuration:
+		switch v := v.(type) {
+		case time.Duration:
+			return v, nil
+		case string:
+			dur, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				return nil, fmt.Errorf("%s is not a duration such as 30s, 1m30s or 500ms", show(v))
+			}
+			return dur, nil
+		case int, int64, uint64, float64:
+			return nil, fmt.Errorf("%s is a bare number; write a duration with a unit, such as 30s", show(v))
+		}
+		return nil, fmt.Errorf("must be a duration such as 30s, not a %s", describeType(v))
+	case kindInt:
+		switch v := v.(type) {
+		case int:
+			return v, nil
+		case int64:
+			return int(v), nil
+		case uint64:
+			if v <= uint64(int(^uint(0)>>1)) {
+				return int(v), nil
+			}
+		case string:
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err == nil {
+				return n, nil
+			}
+		case float64:
+			if v == float64(int(v)) {
+				return int(v), nil
+			}
+		}
+		if _, ok := v.(map[string]any); ok {
+			return nil, fmt.Errorf("must be a whole number, not a %s", describeType(v))
+		}
+		return nil, fmt.Errorf("%s is not a whole number", show(v))
+	}
+	return nil, fmt.Errorf("internal error: unknown kind %d", d.kind)
+}
+
+func describeType(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "mapping"
+	case []any:
+		return "list"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// suggest returns the candidate closest to s (edit distance at most 3, and
+// less than half of s), or "".
+func suggest(s string, candidates []string) string {
+	best, bestDist := "", 4
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestDist && d*2 < len(s) {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
