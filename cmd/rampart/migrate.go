@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -28,19 +27,7 @@ Migrations are forward-only. A database migrated by a newer major version,
 or contracted by a newer binary, is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := env.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), cfg, nil)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := waitDatabase(cmd.Context(), st, wait, newLogger(cfg, env.stderr)); err != nil {
-				return err
-			}
-			return runMigrate(cmd.Context(), st, env.stdout)
+			return withDatabase(cmd, env, wait, func(st store.Store) error { return runMigrate(cmd.Context(), st, env.stdout) })
 		},
 	}
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to wait for an unreachable database")
@@ -49,19 +36,7 @@ or contracted by a newer binary, is refused.`,
 		Short: "List the migrations this binary knows and those applied to the database",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := env.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), cfg, nil)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := waitDatabase(cmd.Context(), st, wait, newLogger(cfg, env.stderr)); err != nil {
-				return err
-			}
-			return printStatus(cmd.Context(), st, env.stdout)
+			return withDatabase(cmd, env, wait, func(st store.Store) error { return printStatus(cmd.Context(), st, env.stdout) })
 		},
 	}
 	status.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to wait for an unreachable database")
@@ -69,14 +44,24 @@ or contracted by a newer binary, is refused.`,
 	return cmd
 }
 
-// waitDatabase waits at most wait for the database to answer.
-func waitDatabase(ctx context.Context, st store.Store, wait time.Duration, log *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(ctx, wait)
+// withDatabase loads the configuration, opens the store, waits at most wait
+// for the database to answer and runs fn.
+func withDatabase(cmd *cobra.Command, env *cliEnv, wait time.Duration, fn func(store.Store) error) error {
+	cfg, err := env.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(cmd.Context(), cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), wait)
 	defer cancel()
-	if err := cluster.WaitForDatabase(ctx, st, log); err != nil {
+	if err := cluster.WaitForDatabase(ctx, st, newLogger(cfg, env.stderr)); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("database unreachable after waiting %s", wait)}
 	}
-	return nil
+	return fn(st)
 }
 
 func runMigrate(ctx context.Context, st store.Store, out io.Writer) error {
