@@ -26,7 +26,9 @@ type Instance struct {
 	PrimaryDomain     string
 	AdditionalDomains []string
 	State             InstanceState
-	CreatedAt         time.Time
+	// System marks the one instance whose owners may manage all instances.
+	System    bool
+	CreatedAt time.Time
 	ChangedAt         time.Time
 	// Version increases by one with every change; updates name the version
 	// they read (optimistic concurrency).

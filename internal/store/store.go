@@ -48,8 +48,19 @@ type Store interface {
 }
 
 // Queries are the data operations. Outside WithTx each call is its own
-// transaction.
+// transaction. Every method on tenant data takes the instance ID and
+// touches nothing outside that instance.
 type Queries interface {
+	InstanceQueries
+	AuditQueries
+	OrgQueries
+	UserQueries
+	ProjectQueries
+	MembershipQueries
+}
+
+// InstanceQueries store instances.
+type InstanceQueries interface {
 	// InstanceCreate inserts an instance and its domains. Returns
 	// ErrAlreadyExists if the ID or any domain is taken.
 	InstanceCreate(ctx context.Context, p *InstanceCreateParams) (*iam.Instance, error)
@@ -66,7 +77,10 @@ type Queries interface {
 	// for an unknown ID, ErrConflict if the version differs, and
 	// ErrAlreadyExists if a new domain is taken by another instance.
 	InstanceUpdate(ctx context.Context, p *InstanceUpdateParams) (*iam.Instance, error)
+}
 
+// AuditQueries store the append-only audit log.
+type AuditQueries interface {
 	// AuditEventAppend appends an event and returns it with ID and CreatedAt
 	// set. Call it in the same transaction as the change it records.
 	AuditEventAppend(ctx context.Context, p *AuditEventAppendParams) (*iam.AuditEvent, error)
@@ -76,8 +90,9 @@ type Queries interface {
 	AuditEventList(ctx context.Context, p *AuditEventListParams) ([]*iam.AuditEvent, error)
 }
 
-// InstanceCreateParams holds a new instance; ID, name, domains, state and
-// the timestamp are taken from it. Version is set to 1.
+// InstanceCreateParams holds a new instance; ID, name, domains, state,
+// the system flag and the timestamp are taken from it. Version is set to 1.
+// At most one instance may be the system instance (ErrAlreadyExists).
 type InstanceCreateParams struct {
 	Instance *iam.Instance
 	Now      time.Time

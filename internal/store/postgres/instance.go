@@ -13,13 +13,13 @@ import (
 )
 
 // instanceColumns selects an instance with its domains, primary first.
-const instanceColumns = `i.id, i.name, i.state, i.created_at, i.changed_at, i.version,
+const instanceColumns = `i.id, i.name, i.state, i.is_system, i.created_at, i.changed_at, i.version,
 	ARRAY(SELECT d.domain FROM instance_domains d WHERE d.instance_id = i.id ORDER BY d.position)`
 
 func scanInstance(row pgx.Row) (*iam.Instance, error) {
 	var in iam.Instance
 	var domains []string
-	if err := row.Scan(&in.ID, &in.Name, &in.State, &in.CreatedAt, &in.ChangedAt, &in.Version, &domains); err != nil {
+	if err := row.Scan(&in.ID, &in.Name, &in.State, &in.System, &in.CreatedAt, &in.ChangedAt, &in.Version, &domains); err != nil {
 		return nil, mapErr(err)
 	}
 	in.CreatedAt, in.ChangedAt = in.CreatedAt.UTC(), in.ChangedAt.UTC()
@@ -35,8 +35,8 @@ func (q *queries) InstanceCreate(ctx context.Context, p *store.InstanceCreatePar
 	return write(ctx, q, func(q *queries) (*iam.Instance, error) {
 		in := p.Instance
 		_, err := q.db.Exec(ctx,
-			`INSERT INTO instances (id, name, state, created_at, changed_at, version) VALUES ($1, $2, $3, $4, $4, 1)`,
-			in.ID, in.Name, string(in.State), p.Now)
+			`INSERT INTO instances (id, name, state, is_system, created_at, changed_at, version) VALUES ($1, $2, $3, $4, $5, $5, 1)`,
+			in.ID, in.Name, string(in.State), in.System, p.Now)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: insert instance: %w", mapErr(err))
 		}

@@ -13,7 +13,7 @@ import (
 
 // instanceColumns selects an instance with its domains as a JSON array,
 // primary first.
-const instanceColumns = `i.id, i.name, i.state, i.created_at, i.changed_at, i.version,
+const instanceColumns = `i.id, i.name, i.state, i.is_system, i.created_at, i.changed_at, i.version,
 	(SELECT json_group_array(domain) FROM
 		(SELECT domain FROM instance_domains d WHERE d.instance_id = i.id ORDER BY position))`
 
@@ -21,7 +21,7 @@ func scanInstance(row interface{ Scan(...any) error }) (*iam.Instance, error) {
 	var in iam.Instance
 	var created, changed int64
 	var domains string
-	if err := row.Scan(&in.ID, &in.Name, &in.State, &created, &changed, &in.Version, &domains); err != nil {
+	if err := row.Scan(&in.ID, &in.Name, &in.State, &in.System, &created, &changed, &in.Version, &domains); err != nil {
 		return nil, mapErr(err)
 	}
 	in.CreatedAt, in.ChangedAt = fromMicros(created), fromMicros(changed)
@@ -42,8 +42,8 @@ func (q *queries) InstanceCreate(ctx context.Context, p *store.InstanceCreatePar
 		in := p.Instance
 		now := micros(p.Now)
 		_, err := q.db.ExecContext(ctx,
-			`INSERT INTO instances (id, name, state, created_at, changed_at, version) VALUES (?, ?, ?, ?, ?, 1)`,
-			in.ID, in.Name, string(in.State), now, now)
+			`INSERT INTO instances (id, name, state, is_system, created_at, changed_at, version) VALUES (?, ?, ?, ?, ?, ?, 1)`,
+			in.ID, in.Name, string(in.State), in.System, now, now)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: insert instance: %w", mapErr(err))
 		}

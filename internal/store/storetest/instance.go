@@ -66,6 +66,24 @@ func (b *bundle) testInstances(t *testing.T) {
 		got := must[*iam.Instance](t)(s.InstanceGetByDomain(ctx, &store.InstanceGetByDomainParams{Domain: "shared.example"}))
 		sameInstance(t, got, a)
 	})
+	t.Run("OneSystemInstance", func(t *testing.T) {
+		t.Parallel()
+		s, ctx := b.open(t), t.Context()
+		sys := newInstance("System", "sys.example")
+		sys.System = true
+		got := must[*iam.Instance](t)(s.InstanceCreate(ctx, &store.InstanceCreateParams{Instance: sys, Now: now()}))
+		if !got.System {
+			t.Fatal("system flag not stored")
+		}
+		plain := must[*iam.Instance](t)(s.InstanceCreate(ctx, &store.InstanceCreateParams{Instance: newInstance("Plain", "plain.example"), Now: now()}))
+		if plain.System {
+			t.Fatal("plain instance is system")
+		}
+		second := newInstance("Second", "second.example")
+		second.System = true
+		_, err := s.InstanceCreate(ctx, &store.InstanceCreateParams{Instance: second, Now: now()})
+		wantErr(t, err, store.ErrAlreadyExists)
+	})
 	t.Run("ListPagesAndFilters", func(t *testing.T) {
 		t.Parallel()
 		s, ctx := b.open(t), t.Context()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/store"
 )
 
@@ -22,6 +23,10 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Instances", b.testInstances)
 	t.Run("Transactions", b.testTransactions)
 	t.Run("AuditEvents", b.testAuditEvents)
+	t.Run("Orgs", b.testOrgs)
+	t.Run("Users", b.testUsers)
+	t.Run("Projects", b.testProjects)
+	t.Run("Memberships", b.testMemberships)
 }
 
 type bundle struct {
@@ -37,6 +42,13 @@ func (b *bundle) open(t *testing.T) store.Store {
 		t.Fatalf("migrate: %v", err)
 	}
 	return s
+}
+
+// instance creates a fresh instance to hold a test's tenant data.
+func (b *bundle) instance(t *testing.T, s store.Store) *iam.Instance {
+	t.Helper()
+	in := newInstance("Tenant", iam.NewID()[24:]+".example")
+	return must[*iam.Instance](t)(s.InstanceCreate(t.Context(), &store.InstanceCreateParams{Instance: in, Now: now()}))
 }
 
 // now returns a time with microsecond precision, as both backends store it.

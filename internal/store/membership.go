@@ -1,0 +1,5 @@
+package store
+
+// MembershipQueries store administrative memberships.
+type MembershipQueries interface {
+}

@@ -1,0 +1,5 @@
+package store
+
+// OrgQueries store organizations.
+type OrgQueries interface {
+}
