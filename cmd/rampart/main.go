@@ -85,6 +85,7 @@ func newRootCmd(environ []string, stdout, stderr io.Writer) *cobra.Command {
 		newMigrateCmd(env),
 		newVersionCmd(env),
 		newConfigCmd(env),
+		newTokenCmd(env),
 	)
 	return root
 }

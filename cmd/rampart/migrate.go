@@ -11,6 +11,7 @@ import (
 
 	"github.com/rampartiam/rampart/internal/buildinfo"
 	"github.com/rampartiam/rampart/internal/cluster"
+	"github.com/rampartiam/rampart/internal/config"
 	"github.com/rampartiam/rampart/internal/store"
 )
 
@@ -27,7 +28,11 @@ Migrations are forward-only. A database migrated by a newer major version,
 or contracted by a newer binary, is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDatabase(cmd, env, wait, func(st store.Store) error { return runMigrate(cmd.Context(), st, env.stdout) })
+			cfg, err := env.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return withDatabase(cmd, env, cfg, wait, func(st store.Store) error { return runMigrate(cmd.Context(), st, env.stdout) })
 		},
 	}
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to wait for an unreachable database")
@@ -36,7 +41,11 @@ or contracted by a newer binary, is refused.`,
 		Short: "List the migrations this binary knows and those applied to the database",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDatabase(cmd, env, wait, func(st store.Store) error { return printStatus(cmd.Context(), st, env.stdout) })
+			cfg, err := env.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return withDatabase(cmd, env, cfg, wait, func(st store.Store) error { return printStatus(cmd.Context(), st, env.stdout) })
 		},
 	}
 	status.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to wait for an unreachable database")
@@ -44,13 +53,9 @@ or contracted by a newer binary, is refused.`,
 	return cmd
 }
 
-// withDatabase loads the configuration, opens the store, waits at most wait
+// withDatabase opens the store, waits at most wait
 // for the database to answer and runs fn.
-func withDatabase(cmd *cobra.Command, env *cliEnv, wait time.Duration, fn func(store.Store) error) error {
-	cfg, err := env.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
+func withDatabase(cmd *cobra.Command, env *cliEnv, cfg *config.Config, wait time.Duration, fn func(store.Store) error) error {
 	st, err := openStore(cmd.Context(), cfg, nil)
 	if err != nil {
 		return err

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/rampartiam/rampart/internal/bootstrap"
 	"github.com/rampartiam/rampart/internal/buildinfo"
 	"github.com/rampartiam/rampart/internal/cluster"
 	"github.com/rampartiam/rampart/internal/config"
@@ -23,6 +25,7 @@ const schemaWatchInterval = 2 * time.Second
 
 func newStartCmd(env *cliEnv) *cobra.Command {
 	var noMigrate bool
+	var initFile string
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Migrate the database (unless --no-migrate) and serve",
@@ -32,25 +35,47 @@ The node listens at once (/debug/healthz answers), waits for the database
 with backoff if it is unreachable, applies pending migrations under a lock
 unless --no-migrate is given, and reports ready on /debug/ready once the
 schema suits this binary. SIGTERM or SIGINT turns it unready, drains
-in-flight requests (shutdown.drain-timeout) and exits 0.`,
+in-flight requests (shutdown.drain-timeout) and exits 0.
+
+With --init FILE it applies a declarative bootstrap file (instances,
+organizations, users, projects, applications, grants, memberships) at
+every start, idempotently; see examples/init.yaml. Without it, the first
+start on an empty database creates the default instance and an
+administrator whose one-time password is logged once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := env.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			return start(cmd.Context(), cfg, env, !noMigrate)
+			var init *bootstrap.File
+			if initFile != "" {
+				if init, err = bootstrap.Load(initFile); err == nil {
+					err = bootstrap.Validate(init, time.Now())
+				}
+				if err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			return start(cmd.Context(), cfg, env, startOptions{migrate: !noMigrate, init: init})
 		},
 	}
 	cmd.Flags().BoolVar(&noMigrate, "no-migrate", false, "do not apply migrations; stay unready until another process (rampart migrate) has applied them")
+	cmd.Flags().StringVar(&initFile, "init", "", "declarative bootstrap `FILE` applied idempotently at start (see examples/init.yaml)")
 	return cmd
 }
 
-func start(ctx context.Context, cfg *config.Config, env *cliEnv, migrate bool) error {
+// startOptions are the flags of `rampart start`.
+type startOptions struct {
+	migrate bool
+	init    *bootstrap.File // nil: create the default setup on an empty database
+}
+
+func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions) error {
 	log := newLogger(cfg, env.stderr)
 	reg := prometheus.NewRegistry()
-	// The keyring encrypts secrets at rest; services that store secrets take it.
-	if _, err := loadKeyring(cfg, log); err != nil {
+	keyring, err := loadKeyring(cfg, log)
+	if err != nil {
 		return err
 	}
 	st, err := openStore(ctx, cfg, reg)
@@ -60,6 +85,8 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, migrate bool) e
 	defer st.Close()
 
 	gate := cluster.NewSchemaGate(st.Migrator(), buildinfo.Version, log, reg)
+	svc := newServices(cfg, st, keyring, log)
+	var bootstrapped atomic.Bool
 	srv := server.New(server.Options{
 		Addr:         cfg.HTTPAddr,
 		DrainTimeout: cfg.Shutdown.DrainTimeout,
@@ -69,8 +96,15 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, migrate bool) e
 		Checks: []server.Check{
 			{Name: "database", Fn: st.Ping},
 			{Name: "schema", Fn: gate.Check},
+			{Name: "bootstrap", Fn: func(context.Context) error {
+				if !bootstrapped.Load() {
+					return errors.New("applying the bootstrap configuration")
+				}
+				return nil
+			}},
 		},
 	})
+	mountAPI(srv, svc, log)
 	if err := srv.Listen(); err != nil {
 		return usageError("cannot listen on %s: %v; set --http-addr (RAMPART_HTTP_ADDR) to a free address", cfg.HTTPAddr, errors.Unwrap(err))
 	}
@@ -86,7 +120,14 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, migrate bool) e
 	defer cancel()
 	fatal := make(chan error, 1)
 	go func() {
-		if err := prepare(ctx, st, gate, log, migrate); err != nil && ctx.Err() == nil {
+		boot := func(ctx context.Context) error {
+			if err := runBootstrap(ctx, svc, cfg, o.init, log); err != nil {
+				return err
+			}
+			bootstrapped.Store(true)
+			return nil
+		}
+		if err := prepare(ctx, st, gate, log, o.migrate, boot); err != nil && ctx.Err() == nil {
 			fatal <- err
 			cancel()
 		}
@@ -109,7 +150,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, migrate bool) e
 // prepare brings the node from "listening" to "ready": it waits for the
 // database, migrates, checks the schema and then keeps watching it. It
 // returns an error only for conditions a restart would not fix.
-func prepare(ctx context.Context, st store.Store, gate *cluster.SchemaGate, log *slog.Logger, migrate bool) error {
+func prepare(ctx context.Context, st store.Store, gate *cluster.SchemaGate, log *slog.Logger, migrate bool, boot func(context.Context) error) error {
 	if err := cluster.WaitForDatabase(ctx, st, log); err != nil {
 		return nil // ctx ended
 	}
@@ -132,7 +173,67 @@ func prepare(ctx context.Context, st store.Store, gate *cluster.SchemaGate, log 
 			return nil
 		}
 	}
-	gate.Watch(ctx, schemaWatchInterval)
+	watchDone := make(chan struct{})
+	go func() {
+		gate.Watch(ctx, schemaWatchInterval)
+		close(watchDone)
+	}()
+	// A schema that is behind (--no-migrate) must be migrated before the
+	// bootstrap may write to it.
+	for gate.Check(ctx) != nil {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(schemaWatchInterval / 4):
+		}
+	}
+	if err := retryUnavailable(ctx, st, log, boot); err != nil {
+		return err
+	}
+	<-watchDone
+	return nil
+}
+
+// retryUnavailable runs fn, waiting for the database and trying again while
+// fn fails because the database is unavailable.
+func retryUnavailable(ctx context.Context, st store.Store, log *slog.Logger, fn func(context.Context) error) error {
+	for {
+		err := fn(ctx)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if st.Ping(ctx) == nil {
+			return &exitError{code: 1, err: err}
+		}
+		log.Warn("bootstrap interrupted by a database outage; will retry", "err", err)
+		if cluster.WaitForDatabase(ctx, st, log) != nil {
+			return nil
+		}
+	}
+}
+
+// runBootstrap applies the --init file, or creates the default setup on an
+// empty database and tells the operator how to log in.
+func runBootstrap(ctx context.Context, svc bootstrap.Services, cfg *config.Config, init *bootstrap.File, log *slog.Logger) error {
+	if init != nil {
+		res, err := svc.Apply(ctx, init)
+		if err != nil {
+			return fmt.Errorf("init file: %w", err)
+		}
+		log.Info("init file applied", "created", res.Created, "existing", res.Existing)
+		return nil
+	}
+	setup, err := svc.EnsureDefault(ctx, cfg.ResolvedExternalURL())
+	if err != nil || setup == nil {
+		return err
+	}
+	log.Warn("created the default instance and its administrator: log in with this one-time password, shown only now; it must be changed at the first login",
+		"instance", setup.Instance.PrimaryDomain,
+		"login_name", setup.Admin.LoginName,
+		"password", setup.Password,
+	)
+	log.Info("to call the admin API, create a personal access token: rampart token create --login-name " + setup.Admin.LoginName +
+		" (same database settings as start); then send it as 'Authorization: Bearer <token>' — see docs/api.md")
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rampartiam/rampart/internal/crypto"
 )
 
 // Backend names returned by [Config.Backend].
@@ -49,6 +51,8 @@ type Config struct {
 	Shutdown ShutdownConfig `koanf:"shutdown"`
 	// DatabasePool configures the database connection pool.
 	DatabasePool DatabasePoolConfig `koanf:"database-pool"`
+	// PasswordHash sets the Argon2id cost of human passwords.
+	PasswordHash PasswordHashConfig `koanf:"password-hash"`
 }
 
 // LogConfig configures logging.
@@ -74,6 +78,24 @@ type DatabasePoolConfig struct {
 	ConnectTimeout time.Duration `koanf:"connect-timeout"`
 }
 
+// PasswordHashConfig sets the Argon2id (RFC 9106) parameters of new
+// password hashes. Stored hashes with other parameters still verify and are
+// replaced at the user's next successful login.
+type PasswordHashConfig struct {
+	// MemoryKiB is the memory cost in KiB, at least 8192.
+	MemoryKiB int `koanf:"memory-kib"`
+	// Iterations is the time cost, 1 to 10.
+	Iterations int `koanf:"iterations"`
+	// Parallelism is the number of lanes, 1 to 16.
+	Parallelism int `koanf:"parallelism"`
+}
+
+// Hasher returns the password hasher the configuration describes. Call it
+// on a validated configuration.
+func (c PasswordHashConfig) Hasher() *crypto.PasswordHasher {
+	return &crypto.PasswordHasher{MemoryKiB: uint32(c.MemoryKiB), Iterations: uint32(c.Iterations), Parallelism: uint8(c.Parallelism)}
+}
+
 // Default returns the configuration used for every key nobody set.
 func Default() *Config {
 	return &Config{
@@ -87,6 +109,11 @@ func Default() *Config {
 		DatabasePool: DatabasePoolConfig{
 			MaxConns:       0,
 			ConnectTimeout: 5 * time.Second,
+		},
+		PasswordHash: PasswordHashConfig{
+			MemoryKiB:   crypto.DefaultPasswordMemoryKiB,
+			Iterations:  crypto.DefaultPasswordIterations,
+			Parallelism: crypto.DefaultPasswordParallelism,
 		},
 	}
 }

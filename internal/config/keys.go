@@ -123,6 +123,24 @@ var keys = []*keyDef{
 		help: []string{"Time limit for opening one database connection; 0 means none."},
 		get:  func(c *Config) any { return c.DatabasePool.ConnectTimeout },
 	},
+	{
+		key: "password-hash.memory-kib", kind: kindInt,
+		help: []string{
+			"Argon2id memory cost of new password hashes, in KiB; at least 8192.",
+			"Every password check holds this much memory while it runs.",
+		},
+		get: func(c *Config) any { return c.PasswordHash.MemoryKiB },
+	},
+	{
+		key: "password-hash.iterations", kind: kindInt,
+		help: []string{"Argon2id time cost (passes over the memory), 1 to 10."},
+		get:  func(c *Config) any { return c.PasswordHash.Iterations },
+	},
+	{
+		key: "password-hash.parallelism", kind: kindInt,
+		help: []string{"Argon2id lanes (threads per hash), 1 to 16."},
+		get:  func(c *Config) any { return c.PasswordHash.Parallelism },
+	},
 }
 
 // Lookup tables derived from keys.

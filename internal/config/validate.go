@@ -101,7 +101,22 @@ func (c *Config) validate(p *problems, origins map[string]string) {
 	if d := c.DatabasePool.ConnectTimeout; d < 0 {
 		check("database-pool.connect-timeout", fmt.Sprintf("%s must not be negative (0 means no limit)", d))
 	}
+	if n := c.PasswordHash.MemoryKiB; n < MinPasswordHashMemoryKiB || n > MaxPasswordHashMemoryKiB {
+		check("password-hash.memory-kib", fmt.Sprintf("%d is outside %d..%d (KiB)", n, MinPasswordHashMemoryKiB, MaxPasswordHashMemoryKiB))
+	}
+	if n := c.PasswordHash.Iterations; n < 1 || n > 10 {
+		check("password-hash.iterations", fmt.Sprintf("%d is outside 1..10", n))
+	}
+	if n := c.PasswordHash.Parallelism; n < 1 || n > 16 {
+		check("password-hash.parallelism", fmt.Sprintf("%d is outside 1..16", n))
+	}
 }
+
+// Bounds of password-hash.memory-kib: 8 MiB to 1 GiB.
+const (
+	MinPasswordHashMemoryKiB = 8192
+	MaxPasswordHashMemoryKiB = 1 << 20
+)
 
 var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 

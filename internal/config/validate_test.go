@@ -83,6 +83,13 @@ func TestValidate(t *testing.T) {
 			want: []string{"shutdown.drain-timeout: 10m1s is more than the maximum of 10m0s"}},
 		{name: "negative pool values", modify: func(c *Config) { c.DatabasePool = DatabasePoolConfig{MaxConns: -1, ConnectTimeout: -time.Second} },
 			want: []string{"database-pool.max-conns: -1 must not be negative", "database-pool.connect-timeout: -1s must not be negative"}},
+		{name: "password hash bounds", modify: func(c *Config) {
+			c.PasswordHash = PasswordHashConfig{MemoryKiB: 8191, Iterations: 11, Parallelism: 0}
+		}, want: []string{"password-hash.memory-kib: 8191 is outside 8192..1048576", "password-hash.iterations: 11 is outside 1..10",
+			"password-hash.parallelism: 0 is outside 1..16"}},
+		{name: "password hash limits", modify: func(c *Config) {
+			c.PasswordHash = PasswordHashConfig{MemoryKiB: 8192, Iterations: 10, Parallelism: 16}
+		}},
 		{name: "every problem at once", modify: func(c *Config) {
 			c.Database = "oracle://x"
 			c.DataDir = ""

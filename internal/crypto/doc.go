@@ -23,5 +23,5 @@
 // [Keyring.DeriveKey] gives purpose-bound subkeys (HKDF-SHA-256) of the
 // current master key, for example for HMACs of tokens.
 //
-// Imports: the standard library only.
+// Imports: the standard library and golang.org/x/crypto (argon2, bcrypt).
 package crypto

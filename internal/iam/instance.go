@@ -29,7 +29,7 @@ type Instance struct {
 	// System marks the one instance whose owners may manage all instances.
 	System    bool
 	CreatedAt time.Time
-	ChangedAt         time.Time
+	ChangedAt time.Time
 	// Version increases by one with every change; updates name the version
 	// they read (optimistic concurrency).
 	Version int64

@@ -59,31 +59,55 @@ type Membership struct {
 	Version    int64
 }
 
-// Validate reports every problem of the membership at once.
-func (m *Membership) Validate() error {
+// MemberTarget is what a membership administers: the instance, one
+// organization (OrgID) or one project (OrgID, ProjectID).
+type MemberTarget struct {
+	Scope     MemberScope
+	OrgID     string
+	ProjectID string
+}
+
+// Target returns the membership's target.
+func (m *Membership) Target() MemberTarget {
+	return MemberTarget{Scope: m.Scope, OrgID: m.OrgID, ProjectID: m.ProjectID}
+}
+
+// Validate reports every problem of the target at once.
+func (t MemberTarget) Validate() error {
 	var fe FieldErrors
-	switch m.Scope {
+	t.validate(&fe)
+	return fe.Err()
+}
+
+func (t MemberTarget) validate(fe *FieldErrors) {
+	switch t.Scope {
 	case ScopeInstance:
-		if m.OrgID != "" || m.ProjectID != "" {
+		if t.OrgID != "" || t.ProjectID != "" {
 			fe.Add("target", "an instance membership names no organization or project")
 		}
 	case ScopeOrg:
-		if m.OrgID == "" {
+		if t.OrgID == "" {
 			fe.Add("target.org_id", "required for an organization membership")
 		}
-		if m.ProjectID != "" {
+		if t.ProjectID != "" {
 			fe.Add("target.project_id", "must be empty for an organization membership")
 		}
 	case ScopeProject:
-		if m.OrgID == "" {
+		if t.OrgID == "" {
 			fe.Add("target.org_id", "required for a project membership")
 		}
-		if m.ProjectID == "" {
+		if t.ProjectID == "" {
 			fe.Add("target.project_id", "required for a project membership")
 		}
 	default:
 		fe.Add("target.scope", "must be instance, organization or project")
 	}
+}
+
+// Validate reports every problem of the membership at once.
+func (m *Membership) Validate() error {
+	var fe FieldErrors
+	m.Target().validate(&fe)
 	if m.UserID == "" {
 		fe.Add("user_id", "required")
 	}
@@ -102,6 +126,19 @@ func (m *Membership) Validate() error {
 	}
 	return fe.Err()
 }
+
+// HasRole reports whether the membership includes role.
+func (m *Membership) HasRole(role MemberRole) bool { return slices.Contains(m.Roles, role) }
+
+// AggregateMembership is the audit aggregate type of memberships.
+const AggregateMembership = "membership"
+
+// Membership event types.
+const (
+	EventMemberAdded   = "member.added"
+	EventMemberChanged = "member.changed"
+	EventMemberRemoved = "member.removed"
+)
 
 // Principal is the authenticated caller of an API request.
 type Principal struct {

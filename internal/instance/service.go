@@ -63,10 +63,16 @@ func (s *Service) Create(ctx context.Context, actor string, in *iam.Instance) (*
 // Update replaces name, domains and state of the instance in.ID, provided
 // in.Version is still its current version (else a Conflict error), with its
 // "instance.changed" audit event (before and after) in the same transaction.
-// An update that changes nothing stores nothing and returns the instance.
+// An empty State keeps the current one. The system instance cannot be
+// deactivated (FailedPrecondition): its owners manage all instances. An
+// update that changes nothing stores nothing and returns the instance.
 func (s *Service) Update(ctx context.Context, actor string, in *iam.Instance) (*iam.Instance, error) {
 	in = clone(in)
 	in.Normalize()
+	keepState := in.State == ""
+	if keepState {
+		in.State = iam.InstanceActive // validated below once known
+	}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -78,6 +84,12 @@ func (s *Service) Update(ctx context.Context, actor string, in *iam.Instance) (*
 		}
 		if before.Version != in.Version {
 			return store.ErrConflict
+		}
+		if keepState {
+			in.State = before.State
+		}
+		if before.System && in.State != iam.InstanceActive {
+			return &iam.Error{Code: iam.FailedPrecondition, Field: "state", Message: "the system instance cannot be deactivated"}
 		}
 		if equalMutable(before, in) {
 			out = before
