@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,7 +72,7 @@ func TestStartStopRestartKeepsData(t *testing.T) {
 		if code, body := n.get("/debug/healthz"); code != 200 || !strings.Contains(body, "ok") {
 			t.Fatalf("healthz = %d %s", code, body)
 		}
-		if code, body := n.get("/debug/metrics"); code != 200 || !strings.Contains(body, "rampart_schema_version 1") ||
+		if code, body := n.get("/debug/metrics"); code != 200 || !strings.Contains(body, "rampart_schema_compatible 1") ||
 			!strings.Contains(body, "rampart_http_requests_total") || !strings.Contains(body, "go_goroutines") {
 			t.Fatalf("metrics = %d, missing series:\n%s", code, body)
 		}
@@ -310,7 +311,10 @@ func TestBadConfigurationExits2(t *testing.T) {
 func TestVersionAndDefaults(t *testing.T) {
 	t.Parallel()
 	code, out, _ := runRampart(t, nil, "version")
-	for _, want := range []string{"rampart v", "commit:", "go:      go1.", "schema:  1 (sqlite)", "schema:  1 (postgres)"} {
+	sq, _ := sqlite.Migrations()
+	pg, _ := postgres.Migrations()
+	for _, want := range []string{"rampart v", "commit:", "go:      go1.",
+		fmt.Sprintf("schema:  %d (sqlite)", sq[len(sq)-1].Version), fmt.Sprintf("schema:  %d (postgres)", pg[len(pg)-1].Version)} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("version = %d, lacks %q:\n%s", code, want, out)
 		}
