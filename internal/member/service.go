@@ -200,22 +200,37 @@ func get(ctx context.Context, tx store.Queries, m *iam.Membership) (*iam.Members
 }
 
 // ensureAnotherOwner fails unless the instance has an INSTANCE_OWNER other
-// than the one of membership m. The owners' rows are locked until the
-// transaction ends, so two transactions removing the last two owners
-// cannot both succeed.
+// than the one of membership m.
 func ensureAnotherOwner(ctx context.Context, tx store.Queries, m *iam.Membership) error {
+	return EnsureOwnerRemains(ctx, tx, m.InstanceID, func(o *iam.Membership) (bool, error) { return o.ID == m.ID, nil })
+}
+
+// EnsureOwnerRemains fails with FailedPrecondition unless some INSTANCE_OWNER
+// membership of the instance is not leaving. Services call it inside the
+// transaction that removes or disables owners (deleting or deactivating a
+// user, deleting an organization, demoting a member): the owners' rows are
+// locked until the transaction ends, so two transactions removing the last
+// two owners cannot both succeed.
+func EnsureOwnerRemains(ctx context.Context, tx store.Queries, instanceID string, leaving func(owner *iam.Membership) (bool, error)) error {
 	owners, err := tx.MembershipList(ctx, &store.MembershipListParams{
-		InstanceID: m.InstanceID, Scope: iam.ScopeInstance, Role: iam.RoleInstanceOwner, Limit: store.MaxListLimit, ForUpdate: true,
+		InstanceID: instanceID, Scope: iam.ScopeInstance, Role: iam.RoleInstanceOwner, Limit: store.MaxListLimit, ForUpdate: true,
 	})
 	if err != nil {
 		return err
 	}
 	for _, o := range owners {
-		if o.ID != m.ID {
+		gone, err := leaving(o)
+		if err != nil {
+			return err
+		}
+		if !gone {
 			return nil
 		}
 	}
-	return iam.Errorf(iam.FailedPrecondition, "the instance's last INSTANCE_OWNER cannot be removed or demoted; make another user INSTANCE_OWNER first")
+	if len(owners) == 0 {
+		return nil // nobody to lock out (e.g. an instance being set up)
+	}
+	return iam.Errorf(iam.FailedPrecondition, "this would remove the instance's last INSTANCE_OWNER; make another user INSTANCE_OWNER first")
 }
 
 func sameRoles(a, b []iam.MemberRole) bool {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/member"
 	"github.com/rampartiam/rampart/internal/store"
 )
 
@@ -188,6 +189,18 @@ func (s *Service) Delete(ctx context.Context, actor, instanceID, id string, vers
 		}
 		if before.Version != version {
 			return store.ErrConflict
+		}
+		// The organization's users go with it: one of them must not be the
+		// last instance owner.
+		err = member.EnsureOwnerRemains(ctx, tx, instanceID, func(o *iam.Membership) (bool, error) {
+			u, err := tx.UserGetByID(ctx, &store.UserGetByIDParams{InstanceID: instanceID, ID: o.UserID})
+			if err != nil {
+				return false, err
+			}
+			return u.OrgID == id, nil
+		})
+		if err != nil {
+			return err
 		}
 		if err := tx.OrgDelete(ctx, &store.OrgDeleteParams{InstanceID: instanceID, ID: id, Version: version}); err != nil {
 			return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rampartiam/rampart/internal/iam"
 )
@@ -74,6 +75,21 @@ type OrgDeleteParams struct {
 }
 
 // PrefixUpper returns the exclusive upper bound of a range scan for strings
-// starting with prefix on a bytewise-collated column: prefix followed by the
-// highest code point.
-func PrefixUpper(prefix string) string { return prefix + "\U0010FFFF" }
+// starting with prefix on a bytewise-collated column: the smallest string
+// greater than every string with that prefix (UTF-8 byte order is code point
+// order). Only a prefix made entirely of U+10FFFF has no such bound; it gets
+// prefix followed by U+10FFFF, which misses nothing a real name contains.
+func PrefixUpper(prefix string) string {
+	for p := prefix; p != ""; {
+		r, size := utf8.DecodeLastRuneInString(p)
+		p = p[:len(p)-size]
+		switch {
+		case r == utf8.MaxRune || r == utf8.RuneError && size == 1:
+			continue
+		case r == 0xD7FF: // skip the surrogate range, which UTF-8 cannot encode
+			return p + string(rune(0xE000))
+		}
+		return p + string(r+1)
+	}
+	return prefix + "\U0010FFFF"
+}

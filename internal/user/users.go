@@ -7,6 +7,7 @@ import (
 
 	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/member"
 	"github.com/rampartiam/rampart/internal/store"
 )
 
@@ -266,6 +267,11 @@ func (s *Service) SetState(ctx context.Context, actor string, ref Ref, version i
 		if u.State == state {
 			return nil, nil, nil
 		}
+		if state != iam.UserActive {
+			if err := member.EnsureOwnerRemains(ctx, tx, u.InstanceID, isUser(u.ID)); err != nil {
+				return nil, nil, err
+			}
+		}
 		c := u.Clone()
 		c.State = state
 		after, err := tx.UserUpdate(ctx, &store.UserUpdateParams{User: c, Now: now})
@@ -284,10 +290,18 @@ func (s *Service) Delete(ctx context.Context, actor string, ref Ref, version int
 		if u.Version != version {
 			return nil, nil, store.ErrConflict
 		}
+		if err := member.EnsureOwnerRemains(ctx, tx, u.InstanceID, isUser(u.ID)); err != nil {
+			return nil, nil, err
+		}
 		if err := tx.UserDelete(ctx, &store.UserDeleteParams{InstanceID: u.InstanceID, ID: u.ID, Version: version}); err != nil {
 			return nil, nil, err
 		}
 		return u, &event{iam.EventUserDeleted, map[string]any{"before": snapshot(u)}}, nil
 	})
 	return err
+}
+
+// isUser selects the memberships of one user.
+func isUser(id string) func(*iam.Membership) (bool, error) {
+	return func(m *iam.Membership) (bool, error) { return m.UserID == id, nil }
 }

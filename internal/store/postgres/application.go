@@ -57,7 +57,7 @@ func (q *queries) ApplicationCreate(ctx context.Context, p *store.ApplicationCre
 			a.AccessTokenLifetime.Milliseconds(), a.IDTokenLifetime.Milliseconds(), a.RefreshTokenLifetime.Milliseconds(),
 			a.PKCERequired, string(a.State), p.Now)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: insert application: %w", projMapErr(err))
+			return nil, fmt.Errorf("postgres: insert application: %w", mapErr(err))
 		}
 		return q.ApplicationGetByID(ctx, &store.ApplicationGetByIDParams{InstanceID: a.InstanceID, OrgID: a.OrgID, ProjectID: a.ProjectID, ID: a.ID})
 	})

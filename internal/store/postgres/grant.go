@@ -32,7 +32,7 @@ func (q *queries) insertProjectGrantRoles(ctx context.Context, g *iam.ProjectGra
 	_, err := q.db.Exec(ctx, `INSERT INTO project_grant_roles (instance_id, grant_id, project_id, role_key)
 		SELECT $1, $2, $3, k FROM unnest($4::text[]) AS k`, g.InstanceID, g.ID, g.ProjectID, g.RoleKeys)
 	if err != nil {
-		return fmt.Errorf("postgres: insert project grant roles: %w", projMapErr(err))
+		return fmt.Errorf("postgres: insert project grant roles: %w", mapErr(err))
 	}
 	return nil
 }
@@ -44,7 +44,7 @@ func (q *queries) ProjectGrantCreate(ctx context.Context, p *store.ProjectGrantC
 		_, err := q.db.Exec(ctx, `INSERT INTO project_grants (instance_id, id, org_id, project_id, granted_org_id, state, created_at, changed_at, version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1)`, g.InstanceID, g.ID, g.OrgID, g.ProjectID, g.GrantedOrgID, string(g.State), p.Now)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: insert project grant: %w", projMapErr(err))
+			return nil, fmt.Errorf("postgres: insert project grant: %w", mapErr(err))
 		}
 		if err := q.insertProjectGrantRoles(ctx, g); err != nil {
 			return nil, err
@@ -166,7 +166,7 @@ func (q *queries) insertUserGrantRoles(ctx context.Context, g *iam.UserGrant) er
 		SELECT ug.instance_id, ug.id, ug.project_id, k FROM user_grants ug, unnest($3::text[]) AS k
 		WHERE ug.instance_id = $1 AND ug.id = $2`, g.InstanceID, g.ID, g.RoleKeys)
 	if err != nil {
-		return fmt.Errorf("postgres: insert user grant roles: %w", projMapErr(err))
+		return fmt.Errorf("postgres: insert user grant roles: %w", mapErr(err))
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (q *queries) UserGrantCreate(ctx context.Context, p *store.UserGrantCreateP
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1)`,
 			g.InstanceID, g.ID, g.OrgID, g.UserID, g.ProjectID, projNullable(g.ProjectGrantID), string(g.State), p.Now)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: insert user grant: %w", projMapErr(err))
+			return nil, fmt.Errorf("postgres: insert user grant: %w", mapErr(err))
 		}
 		if err := q.insertUserGrantRoles(ctx, g); err != nil {
 			return nil, err

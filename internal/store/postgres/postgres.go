@@ -216,6 +216,9 @@ func mapErr(err error) error {
 		switch {
 		case pe.Code == "23505":
 			return errors.Join(store.ErrAlreadyExists, err)
+		case pe.Code == "23503":
+			// A referenced row does not exist (in this instance).
+			return errors.Join(store.ErrNotFound, err)
 		case pe.Code == "40001" || pe.Code == "40P01":
 			return errors.Join(store.ErrConflict, err)
 		case pe.Code[:2] == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300":

@@ -2,46 +2,15 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/store"
 )
-
-// projMapErr is mapErr plus foreign key violations, which in the project
-// slice mean that a referenced row does not exist in the instance.
-func projMapErr(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23503" {
-		return errors.Join(store.ErrNotFound, err)
-	}
-	return mapErr(err)
-}
-
-// projPrefixEnd returns the smallest string greater than every string that
-// starts with prefix (UTF-8 byte order is code point order), or "" if there
-// is none.
-func projPrefixEnd(prefix string) string {
-	for prefix != "" {
-		r, size := utf8.DecodeLastRuneInString(prefix)
-		prefix = prefix[:len(prefix)-size]
-		switch {
-		case r == utf8.MaxRune || r == utf8.RuneError && size == 1:
-			continue
-		case r == 0xD7FF:
-			return prefix + string(rune(0xE000))
-		}
-		return prefix + string(r+1)
-	}
-	return ""
-}
 
 // projWhere builds a WHERE clause; each ? in a condition becomes the next
 // $n placeholder.
@@ -65,9 +34,7 @@ func (w *projWhere) prefix(col, prefix string) {
 		return
 	}
 	w.add(col+" >= ?", prefix)
-	if end := projPrefixEnd(prefix); end != "" {
-		w.add(col+" < ?", end)
-	}
+	w.add(col+" < ?", store.PrefixUpper(prefix))
 }
 
 func (w *projWhere) String() string { return " WHERE " + strings.Join(w.conds, " AND ") }
@@ -126,7 +93,7 @@ func (q *queries) ProjectCreate(ctx context.Context, p *store.ProjectCreateParam
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1)`,
 			pr.InstanceID, pr.ID, pr.OrgID, pr.Name, pr.NameKey(), pr.RoleAssertion, string(pr.State), p.Now)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: insert project: %w", projMapErr(err))
+			return nil, fmt.Errorf("postgres: insert project: %w", mapErr(err))
 		}
 		return q.ProjectGetByID(ctx, &store.ProjectGetByIDParams{InstanceID: pr.InstanceID, OrgID: pr.OrgID, ID: pr.ID})
 	})
@@ -161,7 +128,7 @@ func (q *queries) ProjectUpdate(ctx context.Context, p *store.ProjectUpdateParam
 			WHERE instance_id = $6 AND org_id = $7 AND id = $8 AND version = $9`,
 			pr.Name, pr.NameKey(), pr.RoleAssertion, string(pr.State), p.Now, pr.InstanceID, pr.OrgID, pr.ID, pr.Version)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: update project: %w", projMapErr(err))
+			return nil, fmt.Errorf("postgres: update project: %w", mapErr(err))
 		}
 		if tag.RowsAffected() == 0 {
 			return nil, q.missingOrConflict(ctx, `SELECT 1 FROM projects WHERE instance_id = $1 AND org_id = $2 AND id = $3`, pr.InstanceID, pr.OrgID, pr.ID)
@@ -204,7 +171,7 @@ func (q *queries) ProjectRoleCreate(ctx context.Context, p *store.ProjectRoleCre
 		_, err := q.db.Exec(ctx, `INSERT INTO project_roles (instance_id, project_id, role_key, display_name, role_group, created_at, changed_at, version)
 			VALUES ($1, $2, $3, $4, $5, $6, $6, 1)`, r.InstanceID, r.ProjectID, r.Key, r.DisplayName, r.Group, p.Now)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: insert project role: %w", projMapErr(err))
+			return nil, fmt.Errorf("postgres: insert project role: %w", mapErr(err))
 		}
 		return q.ProjectRoleGet(ctx, &store.ProjectRoleGetParams{InstanceID: r.InstanceID, ProjectID: r.ProjectID, Key: r.Key})
 	})

@@ -39,7 +39,7 @@ func (q *queries) insertProjectGrantRoles(ctx context.Context, g *iam.ProjectGra
 	_, err := q.db.ExecContext(ctx, `INSERT INTO project_grant_roles (instance_id, grant_id, project_id, role_key)
 		SELECT ?, ?, ?, value FROM json_each(?)`, g.InstanceID, g.ID, g.ProjectID, projJSON(g.RoleKeys))
 	if err != nil {
-		return fmt.Errorf("sqlite: insert project grant roles: %w", projMapErr(err))
+		return fmt.Errorf("sqlite: insert project grant roles: %w", mapErr(err))
 	}
 	return nil
 }
@@ -52,7 +52,7 @@ func (q *queries) ProjectGrantCreate(ctx context.Context, p *store.ProjectGrantC
 		_, err := q.db.ExecContext(ctx, `INSERT INTO project_grants (instance_id, id, org_id, project_id, granted_org_id, state, created_at, changed_at, version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`, g.InstanceID, g.ID, g.OrgID, g.ProjectID, g.GrantedOrgID, string(g.State), now, now)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: insert project grant: %w", projMapErr(err))
+			return nil, fmt.Errorf("sqlite: insert project grant: %w", mapErr(err))
 		}
 		if err := q.insertProjectGrantRoles(ctx, g); err != nil {
 			return nil, err
@@ -176,7 +176,7 @@ func (q *queries) insertUserGrantRoles(ctx context.Context, g *iam.UserGrant) er
 		SELECT ug.instance_id, ug.id, ug.project_id, j.value FROM user_grants ug, json_each(?) j
 		WHERE ug.instance_id = ? AND ug.id = ?`, projJSON(g.RoleKeys), g.InstanceID, g.ID)
 	if err != nil {
-		return fmt.Errorf("sqlite: insert user grant roles: %w", projMapErr(err))
+		return fmt.Errorf("sqlite: insert user grant roles: %w", mapErr(err))
 	}
 	return nil
 }
@@ -198,7 +198,7 @@ func (q *queries) UserGrantCreate(ctx context.Context, p *store.UserGrantCreateP
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 			g.InstanceID, g.ID, g.OrgID, g.UserID, g.ProjectID, projNullable(g.ProjectGrantID), string(g.State), now, now)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: insert user grant: %w", projMapErr(err))
+			return nil, fmt.Errorf("sqlite: insert user grant: %w", mapErr(err))
 		}
 		if err := q.insertUserGrantRoles(ctx, g); err != nil {
 			return nil, err

@@ -3,45 +3,12 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/store"
 )
-
-// projMapErr is mapErr plus foreign key violations, which in the project
-// slice mean that a referenced row does not exist in the instance.
-func projMapErr(err error) error {
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
-	}
-	return mapErr(err)
-}
-
-// projPrefixEnd returns the smallest string greater than every string that
-// starts with prefix (UTF-8 byte order is code point order), or "" if there
-// is none.
-func projPrefixEnd(prefix string) string {
-	for prefix != "" {
-		r, size := utf8.DecodeLastRuneInString(prefix)
-		prefix = prefix[:len(prefix)-size]
-		switch {
-		case r == utf8.MaxRune || r == utf8.RuneError && size == 1:
-			continue
-		case r == 0xD7FF:
-			return prefix + string(rune(0xE000))
-		}
-		return prefix + string(r+1)
-	}
-	return ""
-}
 
 // projWhere builds a WHERE clause from conditions with ? placeholders.
 type projWhere struct {
@@ -60,9 +27,7 @@ func (w *projWhere) prefix(col, prefix string) {
 		return
 	}
 	w.add(col+" >= ?", prefix)
-	if end := projPrefixEnd(prefix); end != "" {
-		w.add(col+" < ?", end)
-	}
+	w.add(col+" < ?", store.PrefixUpper(prefix))
 }
 
 func (w *projWhere) String() string { return " WHERE " + strings.Join(w.conds, " AND ") }
@@ -109,7 +74,7 @@ func (q *queries) ProjectCreate(ctx context.Context, p *store.ProjectCreateParam
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 			pr.InstanceID, pr.ID, pr.OrgID, pr.Name, pr.NameKey(), pr.RoleAssertion, string(pr.State), now, now)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: insert project: %w", projMapErr(err))
+			return nil, fmt.Errorf("sqlite: insert project: %w", mapErr(err))
 		}
 		return q.ProjectGetByID(ctx, &store.ProjectGetByIDParams{InstanceID: pr.InstanceID, OrgID: pr.OrgID, ID: pr.ID})
 	})
@@ -144,7 +109,7 @@ func (q *queries) ProjectUpdate(ctx context.Context, p *store.ProjectUpdateParam
 			WHERE instance_id = ? AND org_id = ? AND id = ? AND version = ?`,
 			pr.Name, pr.NameKey(), pr.RoleAssertion, string(pr.State), micros(p.Now), pr.InstanceID, pr.OrgID, pr.ID, pr.Version)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: update project: %w", projMapErr(err))
+			return nil, fmt.Errorf("sqlite: update project: %w", mapErr(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil, q.missingOrConflict(ctx, `SELECT 1 FROM projects WHERE instance_id = ? AND org_id = ? AND id = ?`, pr.InstanceID, pr.OrgID, pr.ID)
@@ -189,7 +154,7 @@ func (q *queries) ProjectRoleCreate(ctx context.Context, p *store.ProjectRoleCre
 		_, err := q.db.ExecContext(ctx, `INSERT INTO project_roles (instance_id, project_id, role_key, display_name, role_group, created_at, changed_at, version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, r.InstanceID, r.ProjectID, r.Key, r.DisplayName, r.Group, now, now)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: insert project role: %w", projMapErr(err))
+			return nil, fmt.Errorf("sqlite: insert project role: %w", mapErr(err))
 		}
 		return q.ProjectRoleGet(ctx, &store.ProjectRoleGetParams{InstanceID: r.InstanceID, ProjectID: r.ProjectID, Key: r.Key})
 	})
