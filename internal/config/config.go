@@ -53,6 +53,50 @@ type Config struct {
 	DatabasePool DatabasePoolConfig `koanf:"database-pool"`
 	// PasswordHash sets the Argon2id cost of human passwords.
 	PasswordHash PasswordHashConfig `koanf:"password-hash"`
+	// Node identifies this process in the cluster.
+	Node NodeConfig `koanf:"node"`
+	// Cluster sets the node registry's timing.
+	Cluster ClusterConfig `koanf:"cluster"`
+	// Cache sizes the in-process caches.
+	Cache CacheConfig `koanf:"cache"`
+	// Jobs configures background jobs.
+	Jobs JobsConfig `koanf:"jobs"`
+}
+
+// NodeConfig identifies a node.
+type NodeConfig struct {
+	// ID names the node in the registry and in leader election; empty
+	// generates one per process.
+	ID string `koanf:"id"`
+	// Address is the address other nodes and operators reach this node at,
+	// shown in the registry; empty means http-addr with the host name.
+	Address string `koanf:"address"`
+}
+
+// ClusterConfig sets the node registry's timing.
+type ClusterConfig struct {
+	// HeartbeatInterval is how often a node records that it is alive.
+	HeartbeatInterval time.Duration `koanf:"heartbeat-interval"`
+	// NodeExpiry is how long after its last heartbeat a node counts as gone.
+	NodeExpiry time.Duration `koanf:"node-expiry"`
+}
+
+// CacheConfig sizes the in-process caches of read-mostly data.
+type CacheConfig struct {
+	// Size bounds the entries of each cache.
+	Size int `koanf:"size"`
+	// TTL is the safety limit on an entry's age, even without invalidation.
+	TTL time.Duration `koanf:"ttl"`
+}
+
+// JobsConfig configures background jobs.
+type JobsConfig struct {
+	// Concurrency is how many jobs a node works at once.
+	Concurrency int `koanf:"concurrency"`
+	// CleanupInterval is how often expired data is removed.
+	CleanupInterval time.Duration `koanf:"cleanup-interval"`
+	// AuditRetention is how long audit events are kept; 0 keeps them forever.
+	AuditRetention time.Duration `koanf:"audit-retention"`
 }
 
 // LogConfig configures logging.
@@ -115,6 +159,9 @@ func Default() *Config {
 			Iterations:  crypto.DefaultPasswordIterations,
 			Parallelism: crypto.DefaultPasswordParallelism,
 		},
+		Cluster: ClusterConfig{HeartbeatInterval: 5 * time.Second, NodeExpiry: 30 * time.Second},
+		Cache:   CacheConfig{Size: 10000, TTL: 5 * time.Minute},
+		Jobs:    JobsConfig{Concurrency: 10, CleanupInterval: 10 * time.Minute, AuditRetention: 0},
 	}
 }
 

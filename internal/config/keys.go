@@ -141,6 +141,54 @@ var keys = []*keyDef{
 		help: []string{"Argon2id lanes (threads per hash), 1 to 16."},
 		get:  func(c *Config) any { return c.PasswordHash.Parallelism },
 	},
+	{
+		key: "node.id", kind: kindString,
+		help: []string{"This node's ID in the node registry and leader election; empty generates one per start."},
+		get:  func(c *Config) any { return c.Node.ID },
+	},
+	{
+		key: "node.address", kind: kindString,
+		help: []string{"Address shown for this node in the registry; empty means the host name and http-addr's port."},
+		get:  func(c *Config) any { return c.Node.Address },
+	},
+	{
+		key: "cluster.heartbeat-interval", kind: kindDuration,
+		help: []string{"How often a node records in the database that it is alive."},
+		get:  func(c *Config) any { return c.Cluster.HeartbeatInterval },
+	},
+	{
+		key: "cluster.node-expiry", kind: kindDuration,
+		help: []string{"How long after its last heartbeat a node counts as gone; more than the heartbeat interval."},
+		get:  func(c *Config) any { return c.Cluster.NodeExpiry },
+	},
+	{
+		key: "cache.size", kind: kindInt,
+		help: []string{"Entries each in-process cache (instances by host, applications by client ID, …) may hold."},
+		get:  func(c *Config) any { return c.Cache.Size },
+	},
+	{
+		key: "cache.ttl", kind: kindDuration,
+		help: []string{
+			"Safety limit on a cache entry's age. Changes reach every node's cache at once",
+			"through invalidation (PostgreSQL LISTEN/NOTIFY); the TTL only bounds a missed one.",
+		},
+		get: func(c *Config) any { return c.Cache.TTL },
+	},
+	{
+		key: "jobs.concurrency", kind: kindInt,
+		help: []string{"Background jobs a node works at once."},
+		get:  func(c *Config) any { return c.Jobs.Concurrency },
+	},
+	{
+		key: "jobs.cleanup-interval", kind: kindDuration,
+		help: []string{"How often the elected leader schedules the removal of expired data (tokens, …)."},
+		get:  func(c *Config) any { return c.Jobs.CleanupInterval },
+	},
+	{
+		key: "jobs.audit-retention", kind: kindDuration,
+		help: []string{"How long audit events are kept, e.g. 8760h; 0 keeps them forever."},
+		get:  func(c *Config) any { return c.Jobs.AuditRetention },
+	},
 }
 
 // Lookup tables derived from keys.

@@ -107,6 +107,27 @@ func (c *Config) validate(p *problems, origins map[string]string) {
 	if n := c.PasswordHash.Iterations; n < 1 || n > 10 {
 		check("password-hash.iterations", fmt.Sprintf("%d is outside 1..10", n))
 	}
+	if d := c.Cluster.HeartbeatInterval; d < 100*time.Millisecond || d > 5*time.Minute {
+		check("cluster.heartbeat-interval", fmt.Sprintf("%s is outside 100ms..5m", d))
+	}
+	if c.Cluster.NodeExpiry <= c.Cluster.HeartbeatInterval {
+		check("cluster.node-expiry", fmt.Sprintf("%s must be longer than cluster.heartbeat-interval (%s)", c.Cluster.NodeExpiry, c.Cluster.HeartbeatInterval))
+	}
+	if n := c.Cache.Size; n < 1 || n > 10_000_000 {
+		check("cache.size", fmt.Sprintf("%d is outside 1..10000000", n))
+	}
+	if d := c.Cache.TTL; d < time.Second || d > 24*time.Hour {
+		check("cache.ttl", fmt.Sprintf("%s is outside 1s..24h", d))
+	}
+	if n := c.Jobs.Concurrency; n < 1 || n > 1000 {
+		check("jobs.concurrency", fmt.Sprintf("%d is outside 1..1000", n))
+	}
+	if d := c.Jobs.CleanupInterval; d < time.Second || d > 24*time.Hour {
+		check("jobs.cleanup-interval", fmt.Sprintf("%s is outside 1s..24h", d))
+	}
+	if d := c.Jobs.AuditRetention; d < 0 || (d > 0 && d < time.Hour) {
+		check("jobs.audit-retention", fmt.Sprintf("%s: use 0 (keep forever) or at least 1h", d))
+	}
 	if n := c.PasswordHash.Parallelism; n < 1 || n > 16 {
 		check("password-hash.parallelism", fmt.Sprintf("%d is outside 1..16", n))
 	}
