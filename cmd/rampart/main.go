@@ -86,6 +86,7 @@ func newRootCmd(environ []string, stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(env),
 		newConfigCmd(env),
 		newTokenCmd(env),
+		newNodesCmd(env),
 	)
 	return root
 }

@@ -79,8 +79,12 @@ func runMigrate(ctx context.Context, st store.Store, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "database schema at version %d, this binary needs %d (%s)\n", before.Current(), before.Required(), st.Backend())
 	applied := 0
-	err = st.Migrator().Up(ctx, func(m store.Migration, took time.Duration) {
+	err = st.Migrator().UpAll(ctx, func(m store.Migration, took time.Duration) {
 		applied++
+		if m.Component != "" {
+			fmt.Fprintf(out, "applied %s migration %03d (%s) in %s\n", m.Component, m.Version, m.Name, took.Round(time.Millisecond))
+			return
+		}
 		fmt.Fprintf(out, "applied %05d_%s (%s) in %s\n", m.Version, m.Name, m.Phase, took.Round(time.Millisecond))
 	})
 	if err != nil {
@@ -118,6 +122,9 @@ func printStatus(ctx context.Context, st store.Store, out io.Writer) error {
 	}
 	for _, u := range s.Unknown {
 		fmt.Fprintf(tw, "%05d\t%s\t%s\tunknown to this binary\t%s\t%s\n", u.Version, u.Name, u.Phase, u.AppVersion, u.AppliedAt.Format(time.RFC3339))
+	}
+	for _, c := range s.Components {
+		fmt.Fprintf(tw, "%s\t%d applied\t\t%d pending\t\t\n", c.Name, len(c.Applied), len(c.Pending))
 	}
 	tw.Flush()
 	if err := s.CheckCompatible(buildinfo.Version); err != nil {

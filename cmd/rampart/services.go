@@ -9,6 +9,7 @@ import (
 	"github.com/rampartiam/rampart/internal/api/projectapi"
 	"github.com/rampartiam/rampart/internal/api/userapi"
 	"github.com/rampartiam/rampart/internal/bootstrap"
+	"github.com/rampartiam/rampart/internal/cache"
 	"github.com/rampartiam/rampart/internal/config"
 	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
@@ -23,22 +24,24 @@ import (
 )
 
 // newServices wires the services on a store: plain constructor calls.
-func newServices(cfg *config.Config, st store.Store, kr *crypto.Keyring, log *slog.Logger) bootstrap.Services {
+// caches may be the zero cache.Config (no caching), as for one-shot CLI
+// commands.
+func newServices(cfg *config.Config, st store.Store, kr *crypto.Keyring, log *slog.Logger, caches cache.Config) bootstrap.Services {
 	secrets := crypto.NewSecretHasher(kr)
 	return bootstrap.Services{
 		Store:     st,
 		Secrets:   secrets,
-		Instances: instance.New(st, nil),
+		Instances: instance.New(st, nil, instance.WithCache(caches)),
 		Orgs:      org.New(st, nil),
 		Users:     user.New(st, user.Options{Secrets: secrets, Passwords: cfg.PasswordHash.Hasher()}),
-		Projects:  project.New(st, project.Options{Secrets: secrets}),
+		Projects:  project.New(st, project.Options{Secrets: secrets, Cache: caches}),
 		Members:   member.New(st, nil),
 		Log:       log,
 	}
 }
 
 // mountAPI mounts the admin API on the server behind instance resolution.
-func mountAPI(srv *server.Server, svc bootstrap.Services, log *slog.Logger) {
+func mountAPI(srv *server.Server, svc bootstrap.Services, nodes api.NodeLister, log *slog.Logger) {
 	api.Mount(api.Options{
 		Instances:     svc.Instances,
 		Members:       svc.Members,
@@ -49,6 +52,7 @@ func mountAPI(srv *server.Server, svc bootstrap.Services, log *slog.Logger) {
 		Projects:      projectapi.NewProjectServer(svc.Projects),
 		Applications:  projectapi.NewApplicationServer(svc.Projects),
 		UserGrants:    projectapi.NewUserGrantServer(svc.Projects),
+		Cluster:       nodes,
 		Logger:        log,
 		RequestID:     server.RequestID,
 	}, func(pattern string, h http.Handler) {

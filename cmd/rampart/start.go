@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,8 +16,10 @@ import (
 
 	"github.com/rampartiam/rampart/internal/bootstrap"
 	"github.com/rampartiam/rampart/internal/buildinfo"
+	"github.com/rampartiam/rampart/internal/cache"
 	"github.com/rampartiam/rampart/internal/cluster"
 	"github.com/rampartiam/rampart/internal/config"
+	"github.com/rampartiam/rampart/internal/jobs"
 	"github.com/rampartiam/rampart/internal/server"
 	"github.com/rampartiam/rampart/internal/store"
 )
@@ -85,8 +90,33 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	defer st.Close()
 
 	gate := cluster.NewSchemaGate(st.Migrator(), buildinfo.Version, log, reg)
-	svc := newServices(cfg, st, keyring, log)
+	// Caches of read-mostly data, invalidated across nodes by the listener.
+	bus := cache.NewBus()
+	svc := newServices(cfg, st, keyring, log, cache.Config{Size: cfg.Cache.Size, TTL: cfg.Cache.TTL, Registerer: reg, Bus: bus})
+	listener := cluster.NewInvalidationListener(cluster.InvalidationOptions{Store: st, Bus: bus, Logger: log, Registerer: reg})
 	var bootstrapped atomic.Bool
+	var jb *jobs.Jobs
+	registry := cluster.NewRegistry(cluster.RegistryOptions{
+		Store: st, NodeID: cfg.Node.ID, Address: nodeAddress(cfg), Version: buildinfo.Version,
+		SchemaVersion: gate.CurrentVersion,
+		Ready: func() bool {
+			return bootstrapped.Load() && gate.Check(context.Background()) == nil && jb.Healthy() == nil
+		},
+		Interval: cfg.Cluster.HeartbeatInterval, Expiry: cfg.Cluster.NodeExpiry, Logger: log,
+	})
+	// The River client ID is the node ID, so the job leader maps to a node.
+	jb, err = jobs.New(jobs.Options{
+		Store: st, Logger: log, Registerer: reg, NodeID: registry.NodeID(),
+		Concurrency: cfg.Jobs.Concurrency, CleanupInterval: cfg.Jobs.CleanupInterval, AuditRetention: cfg.Jobs.AuditRetention,
+		Maintenance: []jobs.Step{{Name: "expire stale nodes", Run: func(ctx context.Context) error {
+			_, err := registry.DeleteStale(ctx)
+			return err
+		}}},
+	})
+	if err != nil {
+		return err
+	}
+	defer jb.Stop(context.Background()) // no-op after the graceful stop below; covers early returns
 	srv := server.New(server.Options{
 		Addr:         cfg.HTTPAddr,
 		DrainTimeout: cfg.Shutdown.DrainTimeout,
@@ -96,6 +126,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 		Checks: []server.Check{
 			{Name: "database", Fn: st.Ping},
 			{Name: "schema", Fn: gate.Check},
+			{Name: "jobs", Fn: func(context.Context) error { return jb.Healthy() }},
 			{Name: "bootstrap", Fn: func(context.Context) error {
 				if !bootstrapped.Load() {
 					return errors.New("applying the bootstrap configuration")
@@ -104,7 +135,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 			}},
 		},
 	})
-	mountAPI(srv, svc, log)
+	mountAPI(srv, svc, registry, log)
 	if err := srv.Listen(); err != nil {
 		return usageError("cannot listen on %s: %v; set --http-addr (RAMPART_HTTP_ADDR) to a free address", cfg.HTTPAddr, errors.Unwrap(err))
 	}
@@ -119,12 +150,21 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fatal := make(chan error, 1)
+	go listener.Run(ctx)
+	// The job client waits for the database and River's schema by itself.
+	if err := jb.Start(ctx); err != nil {
+		return err
+	}
+	var joinRegistry sync.Once
 	go func() {
 		boot := func(ctx context.Context) error {
+			// The schema is migrated: heartbeat into the registry from now on.
+			joinRegistry.Do(func() { go registry.Run(ctx) })
 			if err := runBootstrap(ctx, svc, cfg, o.init, log); err != nil {
 				return err
 			}
 			bootstrapped.Store(true)
+			_ = registry.Heartbeat(ctx) // publish the readiness now, not one interval later
 			return nil
 		}
 		if err := prepare(ctx, st, gate, log, o.migrate, boot); err != nil && ctx.Err() == nil {
@@ -133,6 +173,16 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 		}
 	}()
 	serveErr := srv.Serve(ctx)
+	// Drained: stop working jobs (resigning the leadership, so another node
+	// takes over at once) and leave the registry.
+	stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Shutdown.DrainTimeout)
+	if err := jb.Stop(stopCtx); err != nil {
+		log.Warn("job client stop", "err", err)
+	}
+	if err := registry.Leave(stopCtx); err != nil {
+		log.Warn("leaving the node registry", "err", err)
+	}
+	stopCancel()
 	cancel()
 	select {
 	case err := <-fatal:
@@ -242,7 +292,11 @@ func runBootstrap(ctx context.Context, svc bootstrap.Services, cfg *config.Confi
 // returned.
 func migrateWithRetry(ctx context.Context, st store.Store, log *slog.Logger) error {
 	for {
-		err := st.Migrator().Up(ctx, func(m store.Migration, took time.Duration) {
+		err := st.Migrator().UpAll(ctx, func(m store.Migration, took time.Duration) {
+			if m.Component != "" {
+				log.Info("migration applied", "component", m.Component, "version", m.Version, "name", m.Name, "took", took.Round(time.Millisecond).String())
+				return
+			}
 			log.Info("migration applied", "version", m.Version, "name", m.Name, "phase", m.Phase, "took", took.Round(time.Millisecond).String())
 		})
 		if err == nil || ctx.Err() != nil {
@@ -256,4 +310,18 @@ func migrateWithRetry(ctx context.Context, st store.Store, log *slog.Logger) err
 			return nil
 		}
 	}
+}
+
+// nodeAddress is the address shown for this node in the registry:
+// node.address, else the host name with http-addr's port.
+func nodeAddress(cfg *config.Config) string {
+	if cfg.Node.Address != "" {
+		return cfg.Node.Address
+	}
+	host, _ := os.Hostname()
+	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil || host == "" {
+		return cfg.HTTPAddr
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rampartiam/rampart/internal/cache"
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/user"
@@ -52,7 +53,7 @@ domain), by default the system instance.`,
 			}
 			return withDatabase(cmd, env, cfg, wait, func(st store.Store) error {
 				ctx := cmd.Context()
-				svc := newServices(cfg, st, kr, log)
+				svc := newServices(cfg, st, kr, log, cache.Config{})
 				var inst *iam.Instance
 				if instanceDomain != "" {
 					inst, err = svc.Instances.GetByHost(ctx, instanceDomain)

@@ -34,6 +34,8 @@ type Options struct {
 	Projects      adminv1connect.ProjectServiceHandler
 	Applications  adminv1connect.ApplicationServiceHandler
 	UserGrants    adminv1connect.UserGrantServiceHandler
+	// Cluster serves ClusterService (the node registry).
+	Cluster NodeLister
 
 	// Logger receives internal errors with their request ID (default:
 	// discard).
@@ -86,6 +88,11 @@ func Mount(o Options, handle func(pattern string, h http.Handler)) {
 	handle(adminv1connect.NewProjectServiceHandler(projects, opts...))
 	handle(adminv1connect.NewApplicationServiceHandler(apps, opts...))
 	handle(adminv1connect.NewUserGrantServiceHandler(grants, opts...))
+	var clusterHandler adminv1connect.ClusterServiceHandler = adminv1connect.UnimplementedClusterServiceHandler{}
+	if o.Cluster != nil {
+		clusterHandler = NewClusterServer(o.Cluster)
+	}
+	handle(adminv1connect.NewClusterServiceHandler(clusterHandler, opts...))
 }
 
 // New returns the admin API as one handler (an http.ServeMux with every

@@ -54,6 +54,10 @@ var Rules = map[string]Rule{
 
 	c.AuditServiceListAuditEventsProcedure: {access.AuditRead, Instance},
 
+	// The nodes serve every instance: like listing instances, reserved for
+	// the system instance.
+	c.ClusterServiceListNodesProcedure: {access.SystemInstanceRead, Instance},
+
 	c.OrganizationServiceCreateOrganizationProcedure: {access.OrgWrite, Instance},
 	c.OrganizationServiceListOrganizationsProcedure:  {access.OrgRead, Instance},
 	c.OrganizationServiceGetOrganizationProcedure:    {access.OrgRead, Org},

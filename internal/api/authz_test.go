@@ -116,8 +116,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		calls, denied := 0, 0
 		for _, w := range []*world{a, sys} {
 			for _, proc := range procs {
-				// The system instance differs only for instance management.
-				if w == sys && !strings.Contains(proc, ".InstanceService/") {
+				// The system instance differs only for instance and cluster
+				// management.
+				if w == sys && !systemService(proc) {
 					continue
 				}
 				md, rule := methods[proc], api.Rules[proc]

@@ -25,13 +25,15 @@
 //	/rampart.admin.v1.ProjectService/       Options.Projects
 //	/rampart.admin.v1.ApplicationService/   Options.Applications
 //	/rampart.admin.v1.UserGrantService/     Options.UserGrants
+//	/rampart.admin.v1.ClusterService/       Options.Cluster (node registry)
 //
 // Handlers are thin: proto ↔ domain conversion, then a service call. The
 // instance always comes from the request context, never from a request
 // field; the audit actor from reqctx.Actor.
 //
 // Imports: the generated API code, connect, protobuf, internal/access,
-// internal/api/apiutil, internal/iam, internal/instance, internal/member,
-// internal/reqctx, internal/store (parameter types of the audit log) and
-// the standard library.
+// internal/api/apiutil, internal/cluster (node registry types),
+// internal/iam, internal/instance, internal/member, internal/reqctx,
+// internal/store (parameter types of the audit log) and the standard
+// library.
 package api

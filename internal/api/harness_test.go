@@ -21,6 +21,7 @@ import (
 	"github.com/rampartiam/rampart/internal/api"
 	"github.com/rampartiam/rampart/internal/api/projectapi"
 	"github.com/rampartiam/rampart/internal/api/userapi"
+	"github.com/rampartiam/rampart/internal/cluster"
 	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/instance"
@@ -118,6 +119,7 @@ func newHarness(t *testing.T, s store.Store) *harness {
 	opts.Projects = projectapi.NewProjectServer(h.projects)
 	opts.Applications = projectapi.NewApplicationServer(h.projects)
 	opts.UserGrants = projectapi.NewUserGrantServer(h.projects)
+	opts.Cluster = cluster.NewRegistry(cluster.RegistryOptions{Store: s, NodeID: "test-node"})
 	mux := http.NewServeMux()
 	api.Mount(opts, func(pattern string, handler http.Handler) {
 		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))

@@ -4,5 +4,11 @@
 // Every change runs in one store transaction together with its audit event.
 // Authorization (who may manage instances) joins with the admin API.
 //
-// Imports: internal/iam, internal/store and the standard library.
+// GetByHost, which resolves every request's instance, can be cached
+// in-process (WithCache): creates and updates publish an invalidation of
+// every domain before and after the change (store.TopicInstanceDomain) in
+// their transaction, so every node drops the entry once it commits.
+//
+// Imports: internal/iam, internal/store, internal/cache and the standard
+// library.
 package instance

@@ -9,22 +9,51 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampartiam/rampart/internal/cache"
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/store"
 )
 
 // Service manages instances.
 type Service struct {
-	store store.Store
-	now   func() time.Time
+	store  store.Store
+	now    func() time.Time
+	byHost *cache.Cache[string, *iam.Instance] // nil: no cache
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithCache caches GetByHost (cache "instance_by_host", keyed by domain),
+// invalidated through cfg.Bus on store.TopicInstanceDomain. A cfg that is
+// not Enabled caches nothing.
+func WithCache(cfg cache.Config) Option {
+	return func(s *Service) {
+		c := cache.NewAttached[string, *iam.Instance]("instance_by_host", cfg)
+		if c == nil {
+			return
+		}
+		s.byHost = c
+		cfg.Bus.Handle(store.TopicInstanceDomain, func(domain string) {
+			if domain == "" {
+				c.Flush()
+				return
+			}
+			c.Delete(domain)
+		})
+	}
 }
 
 // New returns a Service. now is the clock (time.Now if nil).
-func New(s store.Store, now func() time.Time) *Service {
+func New(s store.Store, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, now: now}
+	svc := &Service{store: s, now: now}
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -52,6 +81,9 @@ func (s *Service) Create(ctx context.Context, actor string, in *iam.Instance) (*
 			return err
 		}
 		out = created
+		if err := invalidateDomains(ctx, tx, created); err != nil {
+			return err
+		}
 		return appendEvent(ctx, tx, actor, created, iam.EventInstanceCreated, map[string]any{"after": snapshot(created)}, now)
 	})
 	if err != nil {
@@ -101,6 +133,9 @@ func (s *Service) Update(ctx context.Context, actor string, in *iam.Instance) (*
 			return err
 		}
 		out = after
+		if err := invalidateDomains(ctx, tx, before, after); err != nil {
+			return err
+		}
 		return appendEvent(ctx, tx, actor, after, iam.EventInstanceChanged,
 			map[string]any{"before": snapshot(before), "after": snapshot(after)}, now)
 	})
@@ -120,14 +155,35 @@ func (s *Service) Get(ctx context.Context, id string) (*iam.Instance, error) {
 }
 
 // GetByHost returns the instance that serves a request's Host header value
-// (port ignored, case-insensitive).
+// (port ignored, case-insensitive). With WithCache, found instances are
+// cached by domain (unknown hosts are not).
 func (s *Service) GetByHost(ctx context.Context, host string) (*iam.Instance, error) {
 	domain := HostDomain(host)
-	in, err := s.store.InstanceGetByDomain(ctx, &store.InstanceGetByDomainParams{Domain: domain})
+	in, err := s.byHost.GetOrLoad(domain, func() (*iam.Instance, error) {
+		return s.store.InstanceGetByDomain(ctx, &store.InstanceGetByDomainParams{Domain: domain})
+	})
 	if err != nil {
 		return nil, store.DomainError(err, fmt.Sprintf("instance for host %q", domain))
 	}
-	return in, nil
+	return clone(in), nil
+}
+
+// invalidateDomains drops every domain of the instances (before and after
+// a change) from every node's GetByHost cache once tx commits.
+func invalidateDomains(ctx context.Context, tx store.Queries, ins ...*iam.Instance) error {
+	seen := map[string]bool{}
+	for _, in := range ins {
+		for _, d := range in.Domains() {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			if err := tx.CacheInvalidate(ctx, store.TopicInstanceDomain, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // List returns up to limit instances after the cursor (an instance ID, ""

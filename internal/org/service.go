@@ -205,6 +205,10 @@ func (s *Service) Delete(ctx context.Context, actor, instanceID, id string, vers
 		if err := tx.OrgDelete(ctx, &store.OrgDeleteParams{InstanceID: instanceID, ID: id, Version: version}); err != nil {
 			return err
 		}
+		// Its projects and their applications went with it (cascade).
+		if err := tx.CacheInvalidate(ctx, store.TopicAppInstance, instanceID); err != nil {
+			return err
+		}
 		return appendEvent(ctx, tx, actor, before, iam.EventOrgDeleted, map[string]any{"before": snapshot(before)}, s.clock())
 	})
 	return store.DomainError(err, "organization")

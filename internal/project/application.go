@@ -105,16 +105,24 @@ func (s *Service) GetApplication(ctx context.Context, instanceID, orgID, project
 }
 
 // GetApplicationByClientID returns the application with the client ID in
-// the instance (one query).
+// the instance (one query, or none when cached: see Options.Cache).
 func (s *Service) GetApplicationByClientID(ctx context.Context, instanceID, clientID string) (*iam.Application, error) {
 	if err := required("client_id", clientID); err != nil {
 		return nil, err
 	}
-	a, err := s.store.ApplicationGetByClientID(ctx, &store.ApplicationGetByClientIDParams{InstanceID: instanceID, ClientID: clientID})
+	a, err := s.apps.GetOrLoad(appKey{instanceID, clientID}, func() (*iam.Application, error) {
+		return s.store.ApplicationGetByClientID(ctx, &store.ApplicationGetByClientIDParams{InstanceID: instanceID, ClientID: clientID})
+	})
 	if err != nil {
 		return nil, store.DomainError(err, "application")
 	}
-	return a, nil
+	return cloneApp(a), nil
+}
+
+// invalidateApp drops the application from every node's cache once tx
+// commits.
+func invalidateApp(ctx context.Context, tx store.Queries, a *iam.Application) error {
+	return tx.CacheInvalidate(ctx, store.TopicAppClient, store.AppClientKey(a.InstanceID, a.ClientID))
 }
 
 // ListApplicationsParams select applications of a project.
@@ -193,6 +201,9 @@ func (s *Service) UpdateApplication(ctx context.Context, actor string, a *iam.Ap
 			return err
 		}
 		out = after
+		if err := invalidateApp(ctx, tx, after); err != nil {
+			return err
+		}
 		return appEvent(ctx, tx, actor, after, iam.EventAppChanged, map[string]any{"before": appSnapshot(before), "after": appSnapshot(after)}, now)
 	})
 	if err != nil {
@@ -213,6 +224,9 @@ func (s *Service) DeleteApplication(ctx context.Context, actor, instanceID, orgI
 			return err
 		}
 		if err := tx.ApplicationDelete(ctx, &store.ApplicationDeleteParams{InstanceID: instanceID, OrgID: orgID, ProjectID: projectID, ID: id, Version: version}); err != nil {
+			return err
+		}
+		if err := invalidateApp(ctx, tx, before); err != nil {
 			return err
 		}
 		return appEvent(ctx, tx, actor, before, iam.EventAppDeleted, map[string]any{"before": appSnapshot(before)}, s.clock())
@@ -251,6 +265,9 @@ func (s *Service) RegenerateClientSecret(ctx context.Context, actor, instanceID,
 			return err
 		}
 		out = after
+		if err := invalidateApp(ctx, tx, after); err != nil {
+			return err
+		}
 		return appEvent(ctx, tx, actor, after, iam.EventAppSecretRegenerated,
 			map[string]any{"client_id": after.ClientID, "had_client_secret": before.SecretHash != nil, "version": after.Version}, now)
 	})

@@ -36,6 +36,14 @@
 //     its roles must be roles of that grant). One grant per user and project.
 //   - Removing a project role removes it from every grant (foreign keys).
 //
-// Imports: internal/iam, internal/store, internal/crypto and the standard
-// library.
+// GetApplicationByClientID (the OAuth client lookup) can be cached
+// in-process (Options.Cache). Every change of an application publishes its
+// invalidation (store.TopicAppClient) in its transaction; deleting a
+// project or an organization, which deletes their applications by
+// cascade, invalidates every cached application of the instance
+// (store.TopicAppInstance). Project roles have no hot read path yet and
+// are not cached.
+//
+// Imports: internal/iam, internal/store, internal/crypto, internal/cache
+// and the standard library.
 package project

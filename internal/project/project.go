@@ -155,6 +155,11 @@ func (s *Service) DeleteProject(ctx context.Context, actor, instanceID, orgID, i
 		if err := tx.ProjectDelete(ctx, &store.ProjectDeleteParams{InstanceID: instanceID, OrgID: orgID, ID: id, Version: version}); err != nil {
 			return err
 		}
+		// Its applications went with it (cascade): drop the instance's
+		// cached applications everywhere.
+		if err := tx.CacheInvalidate(ctx, store.TopicAppInstance, instanceID); err != nil {
+			return err
+		}
 		return projectEvent(ctx, tx, actor, before, iam.EventProjectDeleted, map[string]any{"before": projectSnapshot(before)}, s.clock())
 	})
 	return store.DomainError(err, "project")

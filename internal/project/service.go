@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/rampartiam/rampart/internal/cache"
 	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/store"
@@ -21,6 +22,10 @@ type Options struct {
 	Secrets *crypto.SecretHasher
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// Cache, if Enabled, caches GetApplicationByClientID (cache
+	// "app_by_client_id"), invalidated through Cache.Bus on
+	// store.TopicAppClient and store.TopicAppInstance.
+	Cache cache.Config
 }
 
 // Service manages projects, roles, applications, project grants and user
@@ -29,14 +34,36 @@ type Service struct {
 	store   store.Store
 	secrets *crypto.SecretHasher
 	now     func() time.Time
+	apps    *cache.Cache[appKey, *iam.Application] // nil: no cache
 }
+
+// appKey is the key of the application cache.
+type appKey struct{ instanceID, clientID string }
 
 // New returns a Service on s.
 func New(s store.Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: s, secrets: o.Secrets, now: o.Now}
+	svc := &Service{store: s, secrets: o.Secrets, now: o.Now}
+	if c := cache.NewAttached[appKey, *iam.Application]("app_by_client_id", o.Cache); c != nil {
+		svc.apps = c
+		o.Cache.Bus.Handle(store.TopicAppClient, func(key string) {
+			if instanceID, clientID, ok := store.SplitAppClientKey(key); ok {
+				c.Delete(appKey{instanceID, clientID})
+				return
+			}
+			c.Flush()
+		})
+		o.Cache.Bus.Handle(store.TopicAppInstance, func(instanceID string) {
+			if instanceID == "" {
+				c.Flush()
+				return
+			}
+			c.DeleteFunc(func(k appKey, _ *iam.Application) bool { return k.instanceID == instanceID })
+		})
+	}
+	return svc
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -23,9 +23,14 @@ const (
 // Migration describes one schema migration known to a binary or recorded in
 // a database.
 type Migration struct {
-	Version int64
-	Name    string
-	Phase   Phase
+	// Component is empty for Rampart's own migrations. Otherwise it names a
+	// bundled library that versions its own tables ("river": the job
+	// queue); Version is then that library's number, independent of
+	// Rampart's, and Phase is empty.
+	Component string
+	Version   int64
+	Name      string
+	Phase     Phase
 	// AppVersion is the Rampart version that applied it (recorded only).
 	AppVersion string
 	AppliedAt  time.Time
@@ -42,6 +47,21 @@ type SchemaStatus struct {
 	// Unknown are applied migrations this binary does not know (applied by a
 	// newer binary).
 	Unknown []Migration
+	// Components are the schemas of bundled libraries (River's job queue),
+	// migrated by Up after Rampart's own. They have their own version
+	// numbers, so Known, Applied, Pending, Unknown, Current, Required and
+	// CheckCompatible ignore them.
+	Components []ComponentStatus
+}
+
+// ComponentStatus compares the schema of a bundled library with what the
+// binary ships. Its migrations carry the component's name.
+type ComponentStatus struct {
+	// Name is the component, e.g. "river".
+	Name string
+	// Applied, Pending and Unknown are as in SchemaStatus; AppVersion is
+	// empty (the library records no such thing).
+	Applied, Pending, Unknown []Migration
 }
 
 // Current returns the highest applied version, 0 if none.
@@ -69,8 +89,13 @@ type Migrator interface {
 	// Up applies every pending migration, one at a time, each in its own
 	// transaction together with its record, under a database-wide lock:
 	// concurrent callers (other processes included) wait, then find the work
-	// done. progress, if non-nil, is called after each applied migration.
+	// done. Rampart's migrations come first, then those of the bundled
+	// components (River's job queue), under the same lock. progress, if
+	// non-nil, is called after each applied Rampart migration.
 	Up(ctx context.Context, progress func(m Migration, took time.Duration)) error
+	// UpAll is Up that also reports the applied migrations of components
+	// (Migration.Component set) to progress.
+	UpAll(ctx context.Context, progress func(m Migration, took time.Duration)) error
 }
 
 // IncompatibleSchemaError says that the database was migrated by a binary

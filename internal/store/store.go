@@ -26,6 +26,7 @@ var (
 // Store is a connection to one database.
 type Store interface {
 	Queries
+	Invalidations
 
 	// WithTx runs fn in one transaction: everything fn does through tx
 	// commits together or not at all. If fn returns an error or panics, the
@@ -57,6 +58,8 @@ type Queries interface {
 	UserQueries
 	ProjectQueries
 	MembershipQueries
+	ClusterQueries
+	CleanupQueries
 }
 
 // InstanceQueries store instances.

@@ -55,6 +55,8 @@ type Store struct {
 	pool     *pgxpool.Pool
 	sqlDB    *sql.DB
 	migrator *sqlmigrate.Migrator
+	// subs receive cache invalidations (cluster.go).
+	subs store.Subscribers
 }
 
 var _ store.Store = (*Store)(nil)
@@ -159,12 +161,14 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx store.Queries) error) (err
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if err = fn(&queries{s: s, db: tx, inTx: true}); err != nil {
+	q := &queries{s: s, db: tx, inTx: true}
+	if err = fn(q); err != nil {
 		return err
 	}
 	if err = tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: commit: %w", mapErr(err))
 	}
+	s.subs.Deliver(q.invalidations...)
 	return nil
 }
 
@@ -174,6 +178,8 @@ type queries struct {
 	s    *Store
 	db   dbtx
 	inTx bool
+	// invalidations are delivered locally after the transaction commits.
+	invalidations []store.Invalidation
 }
 
 type dbtx interface {

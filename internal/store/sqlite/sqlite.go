@@ -56,6 +56,8 @@ type Store struct {
 	writer   *sql.DB
 	reader   *sql.DB
 	migrator *sqlmigrate.Migrator
+	// subs receive cache invalidations (cluster.go).
+	subs store.Subscribers
 }
 
 var _ store.Store = (*Store)(nil)
@@ -96,7 +98,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	writer.SetConnMaxIdleTime(0)
 	// Open the file now: WAL mode is persistent, so setting it on the writer
 	// first means readers always find the database in WAL mode.
-	if err := writer.PingContext(ctx); err != nil {
+	if err := pingOpening(ctx, writer, o.BusyTimeout); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
 	}
@@ -125,6 +127,26 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{path: path, writer: writer, reader: reader, migrator: m}
 	s.queries = &queries{s: s, db: reader}
 	return s, nil
+}
+
+// pingOpening opens the first connection. When several processes open a
+// new database file at once, switching it to WAL mode can fail with
+// SQLITE_BUSY at once, without honouring the busy timeout; retry that for
+// up to the busy timeout.
+func pingOpening(ctx context.Context, db *sql.DB, busyTimeout time.Duration) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Backend implements store.Store.
@@ -169,12 +191,14 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx store.Queries) error) (er
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(&queries{s: s, db: tx, inTx: true}); err != nil {
+	q := &queries{s: s, db: tx, inTx: true}
+	if err = fn(q); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
 	}
+	s.subs.Deliver(q.invalidations...)
 	return nil
 }
 
@@ -184,6 +208,8 @@ type queries struct {
 	s    *Store
 	db   dbtx
 	inTx bool
+	// invalidations are delivered after the transaction commits.
+	invalidations []store.Invalidation
 }
 
 type dbtx interface {

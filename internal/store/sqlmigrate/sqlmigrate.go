@@ -59,6 +59,9 @@ type Migrator struct {
 	o     Options
 	known []store.Migration
 	sql   map[int64]string
+	// components are the bundled libraries' schemas migrated after ours:
+	// River's, chosen by Dialect.
+	components []component
 }
 
 var fileName = regexp.MustCompile(`^(\d+)_([a-z0-9_]+)\.sql$`)
@@ -103,6 +106,13 @@ func New(o Options) (*Migrator, error) {
 		return nil, errors.New("no migrations found")
 	}
 	slices.SortFunc(m.known, func(a, b store.Migration) int { return cmp.Compare(a.Version, b.Version) })
+	rv, err := riverFor(o.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if rv != nil {
+		m.components = append(m.components, rv)
+	}
 	return m, nil
 }
 
@@ -152,6 +162,13 @@ func (m *Migrator) Status(ctx context.Context) (*store.SchemaStatus, error) {
 			st.Pending = append(st.Pending, k)
 		}
 	}
+	for _, c := range m.components {
+		cs, err := m.componentStatus(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		st.Components = append(st.Components, cs)
+	}
 	return st, nil
 }
 
@@ -181,11 +198,30 @@ func (m *Migrator) applied(ctx context.Context) ([]store.Migration, error) {
 	return out, nil
 }
 
-// Up implements store.Migrator. Each step takes the lock, applies the next
-// pending migration (if another migrator has not done so meanwhile) and
-// releases the lock, so progress is reported per migration and a waiting
-// migrator proceeds as soon as the one before it finishes.
+// Up implements store.Migrator: UpAll reporting Rampart's migrations only.
 func (m *Migrator) Up(ctx context.Context, progress func(store.Migration, time.Duration)) error {
+	return m.UpAll(ctx, func(mg store.Migration, took time.Duration) {
+		if mg.Component == "" && progress != nil {
+			progress(mg, took)
+		}
+	})
+}
+
+// UpAll implements store.Migrator. Each step of Rampart's migrations takes
+// the lock, applies the next pending migration (if another migrator has not
+// done so meanwhile) and releases the lock, so progress is reported per
+// migration and a waiting migrator proceeds as soon as the one before it
+// finishes. Then, under the lock once more, River's migrations are applied
+// one per transaction, each checked against River's record inside the
+// transaction, so concurrent migrators apply each exactly once.
+func (m *Migrator) UpAll(ctx context.Context, progress func(store.Migration, time.Duration)) error {
+	if err := m.upOwn(ctx, progress); err != nil {
+		return err
+	}
+	return m.upComponents(ctx, progress)
+}
+
+func (m *Migrator) upOwn(ctx context.Context, progress func(store.Migration, time.Duration)) error {
 	var gms []*goose.Migration
 	byVersion := map[int64]store.Migration{}
 	for _, k := range m.known {

@@ -157,3 +157,115 @@ func TestOlderBinaryBesideNewerSchema(t *testing.T) {
 		})
 	}
 }
+
+// TestRiverSchema: Up applies River's migrations after ours without
+// reporting them; UpAll reports them with their component; Status lists them
+// apart from Rampart's numbering.
+func TestRiverSchema(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	m := newMigrator(t, db, v1Files, "v1.0.0")
+	var reported []store.Migration
+	if err := m.Up(t.Context(), func(mg store.Migration, _ time.Duration) { reported = append(reported, mg) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(reported) != 1 || reported[0].Component != "" || reported[0].Version != 1 {
+		t.Fatalf("Up reported %+v, want only Rampart's migration 1", reported)
+	}
+	st, err := m.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Current() != 1 || st.Required() != 1 || len(st.Applied) != 1 || len(st.Components) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	rs := st.Components[0]
+	if rs.Name != sqlmigrate.RiverComponent || len(rs.Applied) == 0 || len(rs.Pending) != 0 || len(rs.Unknown) != 0 {
+		t.Fatalf("river status %+v", rs)
+	}
+	for i, a := range rs.Applied {
+		if a.Component != sqlmigrate.RiverComponent || a.Version != int64(i+1) || a.Name == "" || a.AppliedAt.IsZero() {
+			t.Errorf("river applied[%d] = %+v", i, a)
+		}
+	}
+	if _, err := db.Exec(`SELECT count(*) FROM river_job`); err != nil {
+		t.Fatalf("river_job: %v", err)
+	}
+	reported = nil
+	if err := m.UpAll(t.Context(), func(mg store.Migration, _ time.Duration) { reported = append(reported, mg) }); err != nil || len(reported) != 0 {
+		t.Fatalf("second UpAll: %v, reported %+v", err, reported)
+	}
+
+	// A fresh database: UpAll reports River's migrations, after ours.
+	m2 := newMigrator(t, openDB(t), v1Files, "v1.0.0")
+	reported = nil
+	if err := m2.UpAll(t.Context(), func(mg store.Migration, _ time.Duration) { reported = append(reported, mg) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(reported) != 1+len(rs.Applied) || reported[0].Component != "" {
+		t.Fatalf("UpAll reported %+v", reported)
+	}
+	for i, mg := range reported[1:] {
+		if mg.Component != sqlmigrate.RiverComponent || mg.Version != int64(i+1) {
+			t.Errorf("reported[%d] = %+v", i+1, mg)
+		}
+	}
+}
+
+// TestRiverSchemaConcurrent: migrators on separate handles sharing one lock
+// apply each of River's migrations exactly once.
+func TestRiverSchemaConcurrent(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "m.db")
+	lock := &mutexLocker{}
+	const n = 4
+	migrators := make([]*sqlmigrate.Migrator, n)
+	for i := range migrators {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		t.Cleanup(func() { db.Close() })
+		m, err := sqlmigrate.New(sqlmigrate.Options{
+			DB: db, Dialect: goose.DialectSQLite3, FS: v1Files, Locker: lock, AppVersion: "v1.0.0",
+			IsUndefinedTable: func(err error) bool { return strings.Contains(err.Error(), "no such table") },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrators[i] = m
+	}
+	var mu sync.Mutex
+	applied := map[string]int{}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, m := range migrators {
+		wg.Go(func() {
+			errs[i] = m.UpAll(t.Context(), func(mg store.Migration, _ time.Duration) {
+				mu.Lock()
+				applied[mg.Component+"/"+mg.Name]++
+				mu.Unlock()
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("migrator %d: %v", i, err)
+		}
+	}
+	st, err := migrators[0].Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1 + len(st.Components[0].Applied)
+	if len(applied) != want || len(st.Components[0].Pending) != 0 {
+		t.Fatalf("applied %v, want %d distinct migrations; river status %+v", applied, want, st.Components[0])
+	}
+	for k, c := range applied {
+		if c != 1 {
+			t.Errorf("%s applied %d times", k, c)
+		}
+	}
+}

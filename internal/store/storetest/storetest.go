@@ -27,6 +27,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Users", b.testUsers)
 	t.Run("Projects", b.testProjects)
 	t.Run("Memberships", b.testMemberships)
+	t.Run("Cluster", b.testCluster)
+	t.Run("Cleanup", b.testCleanup)
 }
 
 type bundle struct {
