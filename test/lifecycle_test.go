@@ -154,10 +154,11 @@ func TestNoMigrateWaitsForMigration(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backendEnv) {
 		n := startNode(t, b.env, "--no-migrate")
-		r := n.waitUnready("schema")
-		if !strings.Contains(r.Detail, "rampart migrate") {
-			t.Fatalf("unready detail %q does not say what to do", r.Detail)
-		}
+		// Before the first schema check the detail says just that; then it
+		// must say what to do.
+		n.waitReadiness(60*time.Second, "unready telling to run rampart migrate", func(r readiness) bool {
+			return r.Code == 503 && r.Reason == "schema" && strings.Contains(r.Detail, "rampart migrate")
+		})
 		if code, out, errOut := runRampart(t, b.env, "migrate"); code != 0 {
 			t.Fatalf("migrate = %d\n%s\n%s", code, out, errOut)
 		}
