@@ -227,6 +227,13 @@ func TestRiverSchemaConcurrent(t *testing.T) {
 		}
 		db.SetMaxOpenConns(1)
 		t.Cleanup(func() { db.Close() })
+		// Open the connections one after another: switching a new file to WAL
+		// from several connections at once answers SQLITE_BUSY without
+		// waiting (sqlite.Open retries that); the race under test is the
+		// migration, not the open.
+		if err := db.Ping(); err != nil {
+			t.Fatal(err)
+		}
 		m, err := sqlmigrate.New(sqlmigrate.Options{
 			DB: db, Dialect: goose.DialectSQLite3, FS: v1Files, Locker: lock, AppVersion: "v1.0.0",
 			IsUndefinedTable: func(err error) bool { return strings.Contains(err.Error(), "no such table") },
