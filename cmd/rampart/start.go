@@ -151,15 +151,19 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	defer cancel()
 	fatal := make(chan error, 1)
 	go listener.Run(ctx)
-	// The job client waits for the database and River's schema by itself.
-	if err := jb.Start(ctx); err != nil {
-		return err
-	}
-	var joinRegistry sync.Once
+	var joinCluster sync.Once
 	go func() {
 		boot := func(ctx context.Context) error {
-			// The schema is migrated: heartbeat into the registry from now on.
-			joinRegistry.Do(func() { go registry.Run(ctx) })
+			// The schema (River's included) is migrated: start working jobs,
+			// take part in the leader election and heartbeat into the
+			// registry from now on. Starting earlier would only poll for
+			// River's schema.
+			joinCluster.Do(func() {
+				if err := jb.Start(ctx); err != nil {
+					log.Error("cannot start the job client", "err", err)
+				}
+				go registry.Run(ctx)
+			})
 			if err := runBootstrap(ctx, svc, cfg, o.init, log); err != nil {
 				return err
 			}
