@@ -120,7 +120,9 @@ func (b *bundle) testCleanup(t *testing.T) {
 			t.Fatalf("rolled-back delete removed the event: %v", got)
 		}
 	})
-	t.Run("RiverSchemaConcurrentUp", func(t *testing.T) {
+	// Concurrent migrators (ours and River's schema) apply each migration
+	// exactly once.
+	t.Run("ConcurrentUpAppliesEachOnce", func(t *testing.T) {
 		t.Parallel()
 		open := b.newDB(t)
 		const n = 4

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,44 +110,6 @@ func (b *bundle) testMigrations(t *testing.T) {
 		progressed = nil
 		if err := s.Migrator().Up(ctx, func(m store.Migration, _ time.Duration) { progressed = append(progressed, m.Version) }); err != nil || len(progressed) != 0 {
 			t.Fatalf("second Up: err %v, applied %v", err, progressed)
-		}
-	})
-	t.Run("ConcurrentUpAppliesEachOnce", func(t *testing.T) {
-		t.Parallel()
-		open := b.newDB(t)
-		const n = 4
-		stores := make([]store.Store, n)
-		for i := range stores {
-			stores[i] = open(t)
-		}
-		var mu sync.Mutex
-		applied := map[int64]int{}
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		for i, s := range stores {
-			wg.Go(func() {
-				errs[i] = s.Migrator().Up(t.Context(), func(m store.Migration, _ time.Duration) {
-					mu.Lock()
-					applied[m.Version]++
-					mu.Unlock()
-				})
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("migrator %d: %v", i, err)
-			}
-		}
-		known := stores[0].Migrator().Known()
-		for _, k := range known {
-			if applied[k.Version] != 1 {
-				t.Errorf("migration %d applied %d times, want 1", k.Version, applied[k.Version])
-			}
-		}
-		st, err := stores[n-1].Migrator().Status(t.Context())
-		if err != nil || len(st.Pending) != 0 {
-			t.Fatalf("status after concurrent Up: %v, %v", st, err)
 		}
 	})
 	t.Run("PingAndCanceledContext", func(t *testing.T) {
