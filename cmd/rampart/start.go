@@ -176,18 +176,27 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 			cancel()
 		}
 	}()
+	// On shutdown, stop working jobs while HTTP drains, within the same
+	// drain timeout: running jobs finish, and the leader resigns so another
+	// node takes over at once.
+	jobsStopped := make(chan struct{})
+	go func() {
+		defer close(jobsStopped)
+		<-ctx.Done()
+		stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Shutdown.DrainTimeout)
+		defer stopCancel()
+		if err := jb.Stop(stopCtx); err != nil {
+			log.Warn("job client stop", "err", err)
+		}
+	}()
 	serveErr := srv.Serve(ctx)
-	// Drained: stop working jobs (resigning the leadership, so another node
-	// takes over at once) and leave the registry.
-	stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Shutdown.DrainTimeout)
-	if err := jb.Stop(stopCtx); err != nil {
-		log.Warn("job client stop", "err", err)
-	}
-	if err := registry.Leave(stopCtx); err != nil {
+	cancel()
+	<-jobsStopped
+	leaveCtx, leaveCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := registry.Leave(leaveCtx); err != nil {
 		log.Warn("leaving the node registry", "err", err)
 	}
-	stopCancel()
-	cancel()
+	leaveCancel()
 	select {
 	case err := <-fatal:
 		return err
