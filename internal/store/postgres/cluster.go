@@ -13,7 +13,8 @@ import (
 )
 
 // invalidationChannel is the NOTIFY channel of cache invalidations; the
-// payload is "topic:key".
+// payload is "origin|topic:key", origin naming the store handle that sent
+// it (its own subscribers got it locally at commit and skip the echo).
 const invalidationChannel = "rampart_cache"
 
 // maxPayload is below PostgreSQL's NOTIFY payload limit (8000 bytes).
@@ -116,10 +117,10 @@ func (q *queries) CacheInvalidate(ctx context.Context, topic, key string) error 
 	if strings.ContainsRune(topic, ':') || topic == "" {
 		return fmt.Errorf("postgres: invalid cache topic %q", topic)
 	}
-	if len(topic)+1+len(key) > maxPayload {
+	if len(q.s.origin)+1+len(topic)+1+len(key) > maxPayload {
 		key = ""
 	}
-	if _, err := q.db.Exec(ctx, `SELECT pg_notify($1, $2)`, invalidationChannel, topic+":"+key); err != nil {
+	if _, err := q.db.Exec(ctx, `SELECT pg_notify($1, $2)`, invalidationChannel, q.s.origin+"|"+topic+":"+key); err != nil {
 		return fmt.Errorf("postgres: notify cache invalidation: %w", mapErr(err))
 	}
 	inv := store.Invalidation{Topic: topic, Key: key}
@@ -174,7 +175,13 @@ func (s *Store) ListenInvalidations(ctx context.Context, ready func(), deliver f
 			}
 			return fmt.Errorf("postgres: listen: %w", mapErr(err))
 		}
-		if topic, key, ok := strings.Cut(n.Payload, ":"); ok {
+		origin, payload, tagged := strings.Cut(n.Payload, "|")
+		if !tagged {
+			payload = origin
+		} else if origin == s.origin {
+			continue // delivered locally at commit already
+		}
+		if topic, key, ok := strings.Cut(payload, ":"); ok {
 			deliver(topic, key)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/store/sqlmigrate"
 )
@@ -57,6 +58,8 @@ type Store struct {
 	migrator *sqlmigrate.Migrator
 	// subs receive cache invalidations (cluster.go).
 	subs store.Subscribers
+	// origin tags this handle's NOTIFY payloads (a random ID).
+	origin string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -101,7 +104,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, sqlDB: sqlDB, migrator: m}
+	s := &Store{pool: pool, sqlDB: sqlDB, migrator: m, origin: iam.NewID()}
 	s.queries = &queries{s: s, db: pool}
 	return s, nil
 }
