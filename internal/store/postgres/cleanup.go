@@ -7,10 +7,9 @@ import (
 	"github.com/rampartiam/rampart/internal/store"
 )
 
-// PersonalAccessTokenDeleteExpired implements store.CleanupQueries. The
-// table has no index on expires_at: the batch scans until it has Limit rows,
-// which is cheap while expired tokens are few relative to the table; the
-// rows are then deleted by their physical address (ctid).
+// PersonalAccessTokenDeleteExpired implements store.CleanupQueries: one
+// batch of expired tokens, found through the expires_at index and deleted
+// by their physical address (ctid).
 func (q *queries) PersonalAccessTokenDeleteExpired(ctx context.Context, p *store.DeleteBatchParams) (int, error) {
 	tag, err := q.db.Exec(ctx, `DELETE FROM personal_access_tokens WHERE ctid = ANY(ARRAY(
 		SELECT ctid FROM personal_access_tokens WHERE expires_at <= $1 LIMIT $2))`,

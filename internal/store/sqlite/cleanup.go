@@ -7,9 +7,9 @@ import (
 	"github.com/rampartiam/rampart/internal/store"
 )
 
-// PersonalAccessTokenDeleteExpired implements store.CleanupQueries. The
-// table has no index on expires_at: the batch scans until it has Limit rows,
-// which is cheap while expired tokens are few relative to the table.
+// PersonalAccessTokenDeleteExpired implements store.CleanupQueries: one
+// batch of expired tokens, found through the expires_at index and deleted
+// by their physical address (rowid).
 func (q *queries) PersonalAccessTokenDeleteExpired(ctx context.Context, p *store.DeleteBatchParams) (int, error) {
 	return write(ctx, q, func(q *queries) (int, error) {
 		res, err := q.db.ExecContext(ctx, `DELETE FROM personal_access_tokens WHERE rowid IN (
