@@ -74,7 +74,7 @@ func (s *auditServer) ListAuditEvents(ctx context.Context, req *connect.Request[
 	}
 	from, fromErr := apiutil.Time(m.From, "from")
 	to, toErr := apiutil.Time(m.To, "to")
-	if err := collect(fromErr, toErr); err != nil {
+	if err := apiutil.Collect(fromErr, toErr); err != nil {
 		return nil, err
 	}
 	events, err := s.log.AuditEventList(ctx, &store.AuditEventListParams{
@@ -110,21 +110,4 @@ func payloadStruct(payload json.RawMessage) *structpb.Struct {
 		return &structpb.Struct{}
 	}
 	return st
-}
-
-// collect reports every field error of errs at once (see iam.FieldErrors);
-// errors that are not *iam.Error are returned as they are.
-func collect(errs ...error) error {
-	var fe iam.FieldErrors
-	for _, err := range errs {
-		var ie *iam.Error
-		switch {
-		case err == nil:
-		case errors.As(err, &ie):
-			fe = append(fe, ie)
-		default:
-			return err
-		}
-	}
-	return fe.Err()
 }

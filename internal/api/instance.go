@@ -90,11 +90,7 @@ func (s *instanceServer) GetMyInstance(ctx context.Context, _ *connect.Request[a
 
 // ListInstances pages through all instances, ordered by ID.
 func (s *instanceServer) ListInstances(ctx context.Context, req *connect.Request[adminv1.ListInstancesRequest]) (*connect.Response[adminv1.ListInstancesResponse], error) {
-	size, err := apiutil.PageSize(req.Msg.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := apiutil.DecodePageToken(req.Msg.PageToken)
+	size, cur, err := apiutil.Page(req.Msg.PageSize, req.Msg.PageToken)
 	if err != nil {
 		return nil, err
 	}

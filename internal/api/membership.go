@@ -131,9 +131,8 @@ func (s *membershipServer) ListMembers(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	size, sizeErr := apiutil.PageSize(req.Msg.PageSize)
-	cur, curErr := apiutil.DecodePageToken(req.Msg.PageToken)
-	if err := collect(sizeErr, curErr); err != nil {
+	size, cur, err := apiutil.Page(req.Msg.PageSize, req.Msg.PageToken)
+	if err != nil {
 		return nil, err
 	}
 	list, err := s.svc.List(ctx, member.ListParams{

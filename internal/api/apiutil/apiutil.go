@@ -8,6 +8,7 @@ package apiutil
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -31,6 +32,32 @@ func PageSize(n int32) (int, error) {
 		return 0, &iam.Error{Code: iam.Invalid, Field: "page_size", Message: "must be between 0 and 1000"}
 	}
 	return int(n), nil
+}
+
+// Collect gathers the Invalid *iam.Error values among errs into one error
+// listing every problem, so a caller learns them all at once; any other
+// non-nil error is returned as is. nil when all are nil.
+func Collect(errs ...error) error {
+	var fe iam.FieldErrors
+	for _, err := range errs {
+		var e *iam.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &e) && e.Code == iam.Invalid:
+			fe = append(fe, e)
+		default:
+			return err
+		}
+	}
+	return fe.Err()
+}
+
+// Page converts a List request's page_size and page_token, reporting both
+// problems at once.
+func Page(size int32, token string) (int, Cursor, error) {
+	n, sizeErr := PageSize(size)
+	cur, curErr := DecodePageToken(token)
+	return n, cur, Collect(sizeErr, curErr)
 }
 
 // Cursor is the position after the last item of a page: the sort key of

@@ -35,7 +35,7 @@ func (s *applicationServer) CreateApplication(ctx context.Context, req *connect.
 	a := &iam.Application{InstanceID: instance, OrgID: m.OrgId, ProjectID: m.ProjectId}
 	typ, typeErr := appType(m.Type)
 	a.Type = typ
-	if err := collect(typeErr, settings(a, m.Settings)); err != nil {
+	if err := apiutil.Collect(typeErr, settings(a, m.Settings)); err != nil {
 		return nil, err
 	}
 	out, secret, err := s.svc.CreateApplication(ctx, reqctx.Actor(ctx), a, "")
@@ -65,7 +65,7 @@ func (s *applicationServer) ListApplications(ctx context.Context, req *connect.R
 		return nil, err
 	}
 	m := req.Msg
-	size, cur, err := page(m.PageSize, m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (s *applicationServer) UpdateApplication(ctx context.Context, req *connect.
 	a := &iam.Application{InstanceID: instance, OrgID: m.OrgId, ProjectID: m.ProjectId, ID: m.AppId, Version: m.Version}
 	st, stateErr := state(m.State)
 	a.State = st
-	if err := collect(stateErr, settings(a, m.Settings)); err != nil {
+	if err := apiutil.Collect(stateErr, settings(a, m.Settings)); err != nil {
 		return nil, err
 	}
 	out, err := s.svc.UpdateApplication(ctx, reqctx.Actor(ctx), a)

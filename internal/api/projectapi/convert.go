@@ -22,30 +22,6 @@ func instanceID(ctx context.Context) (string, error) {
 	return in.ID, nil
 }
 
-// collect joins the problems of several conversions into one Invalid error
-// that names every field.
-func collect(errs ...error) error {
-	var fe iam.FieldErrors
-	for _, err := range errs {
-		var e *iam.Error
-		switch {
-		case err == nil:
-		case errors.As(err, &e) && e.Code == iam.Invalid:
-			fe = append(fe, e)
-		default:
-			return err
-		}
-	}
-	return fe.Err()
-}
-
-// page converts page_size and page_token.
-func page(size int32, token string) (int, apiutil.Cursor, error) {
-	n, sizeErr := apiutil.PageSize(size)
-	cur, curErr := apiutil.DecodePageToken(token)
-	return n, cur, collect(sizeErr, curErr)
-}
-
 // state converts an optional state (UNSPECIFIED: "").
 func state(s adminv1.State) (iam.State, error) { return apiutil.StateFromProto(s, "state") }
 
@@ -166,7 +142,7 @@ func settings(a *iam.Application, s *adminv1.ApplicationSettings) error {
 	errs = append(errs, err)
 	a.RefreshTokenLifetime, err = duration(s.GetRefreshTokenLifetime(), "settings.refresh_token_lifetime")
 	errs = append(errs, err)
-	return collect(errs...)
+	return apiutil.Collect(errs...)
 }
 
 func appToProto(a *iam.Application) *adminv1.Application {

@@ -61,7 +61,7 @@ func (s *userGrantServer) ListUserGrants(ctx context.Context, req *connect.Reque
 		return nil, err
 	}
 	m := req.Msg
-	size, cur, err := page(m.PageSize, m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}

@@ -60,9 +60,9 @@ func (s *projectServer) ListProjects(ctx context.Context, req *connect.Request[a
 		return nil, err
 	}
 	m := req.Msg
-	size, cur, pageErr := page(m.PageSize, m.PageToken)
+	size, cur, pageErr := apiutil.Page(m.PageSize, m.PageToken)
 	st, stateErr := state(m.State)
-	if err := collect(pageErr, stateErr); err != nil {
+	if err := apiutil.Collect(pageErr, stateErr); err != nil {
 		return nil, err
 	}
 	list, err := s.svc.ListProjects(ctx, project.ListProjectsParams{
@@ -135,7 +135,7 @@ func (s *projectServer) ListProjectRoles(ctx context.Context, req *connect.Reque
 		return nil, err
 	}
 	m := req.Msg
-	size, cur, err := page(m.PageSize, m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func (s *projectServer) ListProjectGrants(ctx context.Context, req *connect.Requ
 		return nil, err
 	}
 	m := req.Msg
-	size, cur, err := page(m.PageSize, m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}

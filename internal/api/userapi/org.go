@@ -69,11 +69,7 @@ func (s *organizationServer) ListOrganizations(ctx context.Context, req *connect
 		return nil, err
 	}
 	m := req.Msg
-	size, err := apiutil.PageSize(m.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := apiutil.DecodePageToken(m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}

@@ -176,11 +176,7 @@ func (s *userServer) ListUsers(ctx context.Context, req *connect.Request[adminv1
 		return nil, err
 	}
 	m := req.Msg
-	size, err := apiutil.PageSize(m.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := apiutil.DecodePageToken(m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}
@@ -356,11 +352,7 @@ func (s *userServer) ListPersonalAccessTokens(ctx context.Context, req *connect.
 	if err != nil {
 		return nil, err
 	}
-	size, err := apiutil.PageSize(m.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := apiutil.DecodePageToken(m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}
@@ -418,11 +410,7 @@ func (s *userServer) ListMachineKeys(ctx context.Context, req *connect.Request[a
 	if err != nil {
 		return nil, err
 	}
-	size, err := apiutil.PageSize(m.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := apiutil.DecodePageToken(m.PageToken)
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
 	if err != nil {
 		return nil, err
 	}
