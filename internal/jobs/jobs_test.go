@@ -230,6 +230,25 @@ func TestPeriodic(t *testing.T) {
 			token(now.Add(-time.Hour))
 		}
 		live := token(now.Add(24 * time.Hour))
+		// Protocol state expires with the same job: auth requests stand in
+		// for the instance-scoped rows, signing keys for the global ones.
+		authRequest := func(exp time.Time) *iam.AuthRequest {
+			r := &iam.AuthRequest{ID: iam.NewID(), InstanceID: in.ID, ClientID: "c", RedirectURI: "https://c.example/cb",
+				CreatedAt: exp.Add(-time.Hour), ExpiresAt: exp}
+			if err := s.AuthRequestCreate(ctx, &store.AuthRequestCreateParams{Request: r}); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		expiredRequests := []*iam.AuthRequest{authRequest(now.Add(-time.Hour)), authRequest(now.Add(-time.Minute)), authRequest(now.Add(-time.Second))}
+		liveRequest := authRequest(now.Add(24 * time.Hour))
+		for gen, retire := range []time.Time{now.Add(-time.Hour), now.Add(24 * time.Hour)} {
+			if err := s.SigningKeyCreate(ctx, &store.SigningKeyCreateParams{Key: &iam.SigningKey{ID: fmt.Sprint("kid-", gen), Generation: int64(gen),
+				Algorithm: "ES256", PrivateKey: []byte{1}, PublicKey: []byte("{}"), CreatedAt: retire.Add(-48 * time.Hour),
+				NotBefore: retire.Add(-48 * time.Hour), NotAfter: retire.Add(-24 * time.Hour), RetireAt: retire}}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		event := func(at time.Time) {
 			if _, err := s.AuditEventAppend(ctx, &store.AuditEventAppendParams{InstanceID: in.ID, Actor: "a", AggregateType: "t",
 				AggregateID: "i", EventType: "e", Now: at}); err != nil {
@@ -259,6 +278,16 @@ func TestPeriodic(t *testing.T) {
 		tokens, err := s.PersonalAccessTokenList(ctx, &store.PersonalAccessTokenListParams{InstanceID: in.ID, UserID: u.ID})
 		if err != nil || len(tokens) != 1 || tokens[0].ID != live.ID {
 			t.Fatalf("tokens after cleanup: %v, %v; want only the live one", tokens, err)
+		}
+		for _, r := range append(expiredRequests, liveRequest) {
+			_, err := s.AuthRequestGet(ctx, &store.AuthRequestGetParams{InstanceID: in.ID, ID: r.ID, Now: r.CreatedAt})
+			if live := r == liveRequest; (err == nil) != live {
+				t.Fatalf("auth request expiring %s after cleanup: err %v, want found %v", r.ExpiresAt, err, live)
+			}
+		}
+		keys, err := s.SigningKeyList(ctx, &store.SigningKeyListParams{Now: now.Add(-48 * time.Hour)})
+		if err != nil || len(keys) != 1 || keys[0].ID != "kid-1" {
+			t.Fatalf("signing keys after cleanup: %v, %v; want only kid-1", keys, err)
 		}
 		events, err := s.AuditEventList(ctx, &store.AuditEventListParams{InstanceID: in.ID})
 		if err != nil || len(events) != 1 || !events[0].CreatedAt.Equal(now) {

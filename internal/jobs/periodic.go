@@ -83,14 +83,29 @@ type BatchStep struct {
 	Delete func(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
+// cleanupQueries are the store methods the cleanup job calls.
+type cleanupQueries interface {
+	store.CleanupQueries
+	store.OIDCCleanupQueries
+}
+
 // cleanupSteps are the expired data the cleanup job removes. Later features
-// add their expiring rows (auth requests, codes, sessions, tokens) here,
-// each with a batched store method like PersonalAccessTokenDeleteExpired.
-func cleanupSteps(q store.CleanupQueries) []BatchStep {
+// add their expiring rows (e.g. sessions) here, each with a batched store
+// method like PersonalAccessTokenDeleteExpired.
+func cleanupSteps(q cleanupQueries) []BatchStep {
+	step := func(name string, del func(context.Context, *store.DeleteBatchParams) (int, error)) BatchStep {
+		return BatchStep{Name: name, Delete: func(ctx context.Context, now time.Time, limit int) (int, error) {
+			return del(ctx, &store.DeleteBatchParams{Before: now, Limit: limit})
+		}}
+	}
 	return []BatchStep{
-		{Name: "personal_access_tokens", Delete: func(ctx context.Context, now time.Time, limit int) (int, error) {
-			return q.PersonalAccessTokenDeleteExpired(ctx, &store.DeleteBatchParams{Before: now, Limit: limit})
-		}},
+		step("personal_access_tokens", q.PersonalAccessTokenDeleteExpired),
+		step("oidc_auth_requests", q.AuthRequestDeleteExpired),
+		step("oidc_refresh_tokens", q.RefreshTokenDeleteExpired),
+		step("oidc_access_tokens", q.AccessTokenDeleteExpired),
+		step("oidc_revocations", q.RevocationDeleteExpired),
+		step("oidc_device_authorizations", q.DeviceAuthorizationDeleteExpired),
+		step("oidc_signing_keys", q.SigningKeyDeleteRetired),
 	}
 }
 

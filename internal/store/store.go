@@ -60,6 +60,8 @@ type Queries interface {
 	MembershipQueries
 	ClusterQueries
 	CleanupQueries
+	OIDCQueries
+	OIDCCleanupQueries
 }
 
 // InstanceQueries store instances.

@@ -6,6 +6,9 @@
 // serialization failure or deadlock is retried a bounded number of times.
 // Migrations are serialized across nodes by a session-level advisory lock,
 // which PostgreSQL releases by itself when the holding session dies.
+// A pgx tracer on the pool counts every statement (BEGIN, COMMIT and
+// ROLLBACK included), batch and COPY in the context's round-trip counter
+// (store.CountRoundTrip).
 //
 // Imports: internal/store, internal/store/sqlmigrate, internal/iam and pgx.
 // Only cmd/rampart and tests import it.

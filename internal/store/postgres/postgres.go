@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -79,6 +80,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
 	}
 	cfg.HealthCheckPeriod = 5 * time.Second
+	if cfg.ConnConfig.Tracer == nil {
+		cfg.ConnConfig.Tracer = roundTripTracer{}
+	} else {
+		cfg.ConnConfig.Tracer = multitracer.New(cfg.ConnConfig.Tracer, roundTripTracer{})
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "rampart"
 	}
@@ -204,6 +210,35 @@ func write[T any](ctx context.Context, q *queries, fn func(q *queries) (T, error
 	})
 	return out, err
 }
+
+// roundTripTracer counts every statement, batch and COPY sent on a pool
+// connection in the round-trip counter of its context
+// (store.CountRoundTrip); pgx sends BEGIN, COMMIT and ROLLBACK as
+// statements, so they count too.
+type roundTripTracer struct{}
+
+func (roundTripTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	store.CountRoundTrip(ctx)
+	return ctx
+}
+
+func (roundTripTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (roundTripTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	store.CountRoundTrip(ctx)
+	return ctx
+}
+
+func (roundTripTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (roundTripTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (roundTripTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	store.CountRoundTrip(ctx)
+	return ctx
+}
+
+func (roundTripTracer) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
 
 // retryable reports whether a transaction may succeed if run again.
 func retryable(err error) bool {

@@ -43,8 +43,8 @@ func (s *Store) OpenJobsDB() (*sql.DB, error) {
 // from WithTx, nil otherwise. The job queue inserts jobs through it, so a
 // job commits or rolls back with the change that caused it.
 func (q *queries) SQLTx() *sql.Tx {
-	if tx, ok := q.db.(*sql.Tx); ok && q.inTx {
-		return tx
+	if q.inTx {
+		return q.tx
 	}
 	return nil
 }

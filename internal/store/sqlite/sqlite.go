@@ -125,7 +125,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	s := &Store{path: path, writer: writer, reader: reader, migrator: m}
-	s.queries = &queries{s: s, db: reader}
+	s.queries = &queries{s: s, db: countingDB{reader}}
 	return s, nil
 }
 
@@ -164,6 +164,7 @@ func (s *Store) Migrator() store.Migrator { return s.migrator }
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
+	store.CountRoundTrip(ctx)
 	if err := s.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return mapErr(err)
 	}
@@ -177,24 +178,29 @@ func (s *Store) Close() error {
 
 // WithTx implements store.Store. Transactions begin IMMEDIATE: they take the
 // write lock at once, so they never deadlock on an upgrade and need no retry.
+// BEGIN, COMMIT and ROLLBACK count as round trips of ctx.
 func (s *Store) WithTx(ctx context.Context, fn func(tx store.Queries) error) (err error) {
+	store.CountRoundTrip(ctx)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
 	}
 	defer func() {
 		if p := recover(); p != nil {
+			store.CountRoundTrip(ctx)
 			_ = tx.Rollback()
 			panic(p)
 		}
 		if err != nil {
+			store.CountRoundTrip(ctx)
 			_ = tx.Rollback()
 		}
 	}()
-	q := &queries{s: s, db: tx, inTx: true}
+	q := &queries{s: s, db: countingDB{tx}, tx: tx, inTx: true}
 	if err = fn(q); err != nil {
 		return err
 	}
+	store.CountRoundTrip(ctx)
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
 	}
@@ -205,8 +211,11 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx store.Queries) error) (er
 // queries runs statements on the reader pool (outside a transaction) or on a
 // transaction.
 type queries struct {
-	s    *Store
-	db   dbtx
+	s *Store
+	// db runs the statements, counting them (countingDB).
+	db dbtx
+	// tx is the transaction db runs in, if inTx.
+	tx   *sql.Tx
 	inTx bool
 	// invalidations are delivered after the transaction commits.
 	invalidations []store.Invalidation
@@ -216,6 +225,25 @@ type dbtx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// countingDB counts every statement it runs in the round-trip counter of
+// its context (store.CountRoundTrip).
+type countingDB struct{ db dbtx }
+
+func (c countingDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	store.CountRoundTrip(ctx)
+	return c.db.ExecContext(ctx, query, args...)
+}
+
+func (c countingDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	store.CountRoundTrip(ctx)
+	return c.db.QueryContext(ctx, query, args...)
+}
+
+func (c countingDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	store.CountRoundTrip(ctx)
+	return c.db.QueryRowContext(ctx, query, args...)
 }
 
 // write runs fn in the current transaction, or in a new one.

@@ -104,8 +104,8 @@ func (q *queries) UserCreateMany(ctx context.Context, p *store.UserCreateManyPar
 		return nil
 	}
 	_, err := write(ctx, q, func(q *queries) (struct{}, error) {
-		tx, ok := q.db.(*sql.Tx)
-		if !ok {
+		tx := q.tx
+		if tx == nil {
 			return struct{}{}, errors.New("sqlite: bulk insert outside a transaction")
 		}
 		now := micros(p.Now)
@@ -135,6 +135,7 @@ func (q *queries) UserCreateMany(ctx context.Context, p *store.UserCreateManyPar
 			for _, u := range batch {
 				args = append(args, userValues(u, now)...)
 			}
+			store.CountRoundTrip(ctx)
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return struct{}{}, fmt.Errorf("sqlite: bulk insert users: %w", mapErr(err))
 			}

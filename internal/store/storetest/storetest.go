@@ -28,6 +28,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Memberships", b.testMemberships)
 	t.Run("Cluster", b.testCluster)
 	t.Run("Cleanup", b.testCleanup)
+	t.Run("OIDC", b.testOIDC)
+	t.Run("RoundTrips", b.testRoundTrips)
 }
 
 type bundle struct {
