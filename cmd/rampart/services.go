@@ -15,6 +15,7 @@ import (
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/instance"
 	"github.com/rampartiam/rampart/internal/member"
+	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/org"
 	"github.com/rampartiam/rampart/internal/project"
 	"github.com/rampartiam/rampart/internal/server"
@@ -41,12 +42,14 @@ func newServices(cfg *config.Config, st store.Store, kr *crypto.Keyring, log *sl
 }
 
 // mountAPI mounts the admin API on the server behind instance resolution.
-func mountAPI(srv *server.Server, svc bootstrap.Services, nodes api.NodeLister, log *slog.Logger) {
+// Its callers authenticate with personal access tokens or with OIDC access
+// tokens for the admin audience.
+func mountAPI(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, nodes api.NodeLister, log *slog.Logger) {
 	api.Mount(api.Options{
 		Instances:     svc.Instances,
 		Members:       svc.Members,
 		Audit:         svc.Store,
-		Authenticate:  svc.Users.AuthenticatePAT,
+		Authenticate:  p.AdminAuthenticator(svc.Users.AuthenticatePAT),
 		Organizations: userapi.NewOrganizationServer(svc.Orgs),
 		Users:         userapi.NewUserServer(svc.Users),
 		Projects:      projectapi.NewProjectServer(svc.Projects),
@@ -56,7 +59,7 @@ func mountAPI(srv *server.Server, svc bootstrap.Services, nodes api.NodeLister, 
 		Logger:        log,
 		RequestID:     server.RequestID,
 	}, func(pattern string, h http.Handler) {
-		srv.Handle(pattern, withTenant(svc.Instances, h, log))
+		srv.Handle(pattern, withTenant(svc.Instances, p.WithIssuer(h), log))
 	})
 }
 

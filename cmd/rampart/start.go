@@ -20,6 +20,7 @@ import (
 	"github.com/rampartiam/rampart/internal/cluster"
 	"github.com/rampartiam/rampart/internal/config"
 	"github.com/rampartiam/rampart/internal/jobs"
+	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/server"
 	"github.com/rampartiam/rampart/internal/store"
 )
@@ -93,6 +94,10 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	// Caches of read-mostly data, invalidated across nodes by the listener.
 	bus := cache.NewBus()
 	svc := newServices(cfg, st, keyring, log, cache.Config{Size: cfg.Cache.Size, TTL: cfg.Cache.TTL, Registerer: reg, Bus: bus})
+	provider, keys, err := newOIDC(cfg, st, keyring, svc, bus, log)
+	if err != nil {
+		return err
+	}
 	listener := cluster.NewInvalidationListener(cluster.InvalidationOptions{Store: st, Bus: bus, Logger: log, Registerer: reg})
 	var bootstrapped atomic.Bool
 	var jb *jobs.Jobs
@@ -108,6 +113,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	jb, err = jobs.New(jobs.Options{
 		Store: st, Logger: log, Registerer: reg, NodeID: registry.NodeID(),
 		Concurrency: cfg.Jobs.Concurrency, CleanupInterval: cfg.Jobs.CleanupInterval, AuditRetention: cfg.Jobs.AuditRetention,
+		RotateKeys: keys.Ensure, KeyRotationInterval: keyCheckInterval(cfg),
 		Maintenance: []jobs.Step{{Name: "expire stale nodes", Run: func(ctx context.Context) error {
 			_, err := registry.DeleteStale(ctx)
 			return err
@@ -133,9 +139,11 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 				}
 				return nil
 			}},
+			{Name: "signing_keys", Fn: provider.Ready},
 		},
 	})
-	mountAPI(srv, svc, registry, log)
+	mountAPI(srv, svc, provider, registry, log)
+	mountOIDC(srv, svc, provider, log)
 	if err := srv.Listen(); err != nil {
 		return usageError("cannot listen on %s: %v; set --http-addr (RAMPART_HTTP_ADDR) to a free address", cfg.HTTPAddr, errors.Unwrap(err))
 	}
@@ -145,6 +153,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 		"external_url", cfg.ResolvedExternalURL(),
 		"database", cfg.RedactedDatabase(),
 		"ready_url", cfg.ResolvedExternalURL()+"/debug/ready",
+		"oidc_discovery", cfg.ResolvedExternalURL()+oidc.PathDiscovery,
 	)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -166,6 +175,11 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 			})
 			if err := runBootstrap(ctx, svc, cfg, o.init, log); err != nil {
 				return err
+			}
+			// A fresh deployment gets its first signing key before any node
+			// is ready; nodes racing here create it once.
+			if err := keys.Ensure(ctx); err != nil {
+				return fmt.Errorf("signing keys: %w", err)
 			}
 			bootstrapped.Store(true)
 			_ = registry.Heartbeat(ctx) // publish the readiness now, not one interval later

@@ -61,6 +61,18 @@ type Config struct {
 	Cache CacheConfig `koanf:"cache"`
 	// Jobs configures background jobs.
 	Jobs JobsConfig `koanf:"jobs"`
+	// OIDC configures the OpenID Provider's signing keys.
+	OIDC OIDCConfig `koanf:"oidc"`
+}
+
+// OIDCConfig configures token signing.
+type OIDCConfig struct {
+	// SigningAlgorithm of new signing keys: RS256 or ES256.
+	SigningAlgorithm string `koanf:"signing-algorithm"`
+	// KeyRotation is how long one signing key signs.
+	KeyRotation time.Duration `koanf:"key-rotation"`
+	// KeyLead is how long a new key is published before it signs.
+	KeyLead time.Duration `koanf:"key-lead"`
 }
 
 // NodeConfig identifies a node.
@@ -162,6 +174,7 @@ func Default() *Config {
 		Cluster: ClusterConfig{HeartbeatInterval: 5 * time.Second, NodeExpiry: 30 * time.Second},
 		Cache:   CacheConfig{Size: 10000, TTL: 5 * time.Minute},
 		Jobs:    JobsConfig{Concurrency: 10, CleanupInterval: 10 * time.Minute, AuditRetention: 0},
+		OIDC:    OIDCConfig{SigningAlgorithm: "RS256", KeyRotation: 720 * time.Hour, KeyLead: 24 * time.Hour},
 	}
 }
 

@@ -189,6 +189,24 @@ var keys = []*keyDef{
 		help: []string{"How long audit events are kept, e.g. 8760h; 0 keeps them forever."},
 		get:  func(c *Config) any { return c.Jobs.AuditRetention },
 	},
+	{
+		key: "oidc.signing-algorithm", kind: kindString,
+		help: []string{"Algorithm of new token signing keys: RS256 or ES256. Existing keys keep theirs."},
+		get:  func(c *Config) any { return c.OIDC.SigningAlgorithm },
+	},
+	{
+		key: "oidc.key-rotation", kind: kindDuration,
+		help: []string{"How long one signing key signs before its successor takes over (the job leader rotates)."},
+		get:  func(c *Config) any { return c.OIDC.KeyRotation },
+	},
+	{
+		key: "oidc.key-lead", kind: kindDuration,
+		help: []string{
+			"How long a new signing key is published in JWKS before it signs, so that relying",
+			"parties that cache the key set know it in time. Less than oidc.key-rotation.",
+		},
+		get: func(c *Config) any { return c.OIDC.KeyLead },
+	},
 }
 
 // Lookup tables derived from keys.

@@ -128,6 +128,15 @@ func (c *Config) validate(p *problems, origins map[string]string) {
 	if d := c.Jobs.AuditRetention; d < 0 || (d > 0 && d < time.Hour) {
 		check("jobs.audit-retention", fmt.Sprintf("%s: use 0 (keep forever) or at least 1h", d))
 	}
+	if a := c.OIDC.SigningAlgorithm; a != "RS256" && a != "ES256" {
+		check("oidc.signing-algorithm", fmt.Sprintf("%q: use RS256 or ES256", a))
+	}
+	if d := c.OIDC.KeyRotation; d < time.Second || d > 8760*time.Hour {
+		check("oidc.key-rotation", fmt.Sprintf("%s is outside 1s..8760h", d))
+	}
+	if d := c.OIDC.KeyLead; d < time.Second || d >= c.OIDC.KeyRotation {
+		check("oidc.key-lead", fmt.Sprintf("%s: must be at least 1s and less than oidc.key-rotation (%s)", d, c.OIDC.KeyRotation))
+	}
 	if n := c.PasswordHash.Parallelism; n < 1 || n > 16 {
 		check("password-hash.parallelism", fmt.Sprintf("%d is outside 1..16", n))
 	}

@@ -152,3 +152,34 @@ func (s *Service) VerifyClientSecret(ctx context.Context, instanceID, clientID, 
 	}
 	return u, nil
 }
+
+// MachineKey returns the unexpired key keyID of the active machine user
+// userID, for verifying a JWT assertion signed by it (RFC 7523). Anything
+// else is Unauthenticated with one generic message.
+func (s *Service) MachineKey(ctx context.Context, instanceID, userID, keyID string) (*iam.MachineKey, error) {
+	if instanceID == "" {
+		return nil, errNoInstance
+	}
+	if userID == "" || keyID == "" || len(userID) > maxTokenLength || len(keyID) > maxTokenLength {
+		return nil, unauthenticated(errBadClientCreds, errors.New("malformed key reference"))
+	}
+	k, err := s.store.MachineKeyGetByID(ctx, &store.MachineKeyGetByIDParams{InstanceID: instanceID, UserID: userID, ID: keyID})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, unauthenticated(errBadClientCreds, errors.New("unknown machine key"))
+	case err != nil:
+		return nil, store.DomainError(err, "machine key")
+	case !k.ExpiresAt.IsZero() && !s.clock().Before(k.ExpiresAt):
+		return nil, unauthenticated(errBadClientCreds, errors.New("machine key "+k.ID+" expired"))
+	}
+	u, err := s.store.UserGetByID(ctx, &store.UserGetByIDParams{InstanceID: instanceID, ID: userID})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, unauthenticated(errBadClientCreds, errors.New("unknown user"))
+	case err != nil:
+		return nil, store.DomainError(err, "user")
+	case u.Type != iam.UserMachine || u.State != iam.UserActive:
+		return nil, unauthenticated(errBadClientCreds, errors.New("user "+u.ID+" is not an active machine user"))
+	}
+	return k, nil
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/rampartiam/rampart/internal/bootstrap"
+	"github.com/rampartiam/rampart/internal/cache"
+	"github.com/rampartiam/rampart/internal/config"
+	"github.com/rampartiam/rampart/internal/crypto"
+	"github.com/rampartiam/rampart/internal/oidc"
+	"github.com/rampartiam/rampart/internal/server"
+	"github.com/rampartiam/rampart/internal/store"
+	"github.com/rampartiam/rampart/internal/token"
+)
+
+// newOIDC wires the OpenID Provider: the token service, the signing keys
+// (reloaded on every node when the leader rotates them) and the provider.
+func newOIDC(cfg *config.Config, st store.Store, kr *crypto.Keyring, svc bootstrap.Services, bus *cache.Bus, log *slog.Logger) (*oidc.Provider, *token.Keys, error) {
+	tokens := token.New(st, svc.Secrets, nil, log)
+	keys := token.NewKeys(st, kr, token.KeyOptions{
+		Algorithm: cfg.OIDC.SigningAlgorithm, Rotation: cfg.OIDC.KeyRotation, Lead: cfg.OIDC.KeyLead, Refresh: cfg.Cache.TTL,
+	}, nil, log)
+	bus.Handle(store.TopicSigningKeys, keys.Invalidate)
+	bus.Attach(keys)
+	p, err := oidc.New(oidc.Options{
+		Users: svc.Users, Projects: svc.Projects, Tokens: tokens, Keys: keys, Keyring: kr, Secrets: svc.Secrets,
+		ExternalURL: cfg.ResolvedExternalURL(), Log: log,
+	})
+	return p, keys, err
+}
+
+// keyCheckInterval is how often the job leader checks whether a signing
+// key must be created: often enough that a successor is published well
+// within the lead time.
+func keyCheckInterval(cfg *config.Config) time.Duration {
+	return min(time.Hour, max(time.Second, cfg.OIDC.KeyLead/4))
+}
+
+// mountOIDC mounts the provider's endpoints and pages behind instance
+// resolution.
+func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, log *slog.Logger) {
+	for pattern, h := range p.Routes() {
+		srv.Handle(pattern, withTenant(svc.Instances, h, log))
+	}
+}

@@ -1,0 +1,36 @@
+package oidc
+
+import (
+	"context"
+
+	"github.com/rampartiam/rampart/internal/iam"
+)
+
+// memo carries what one HTTP request has already loaded between the
+// library's storage callbacks (which receive only IDs), so that a token
+// response that builds an access token, an ID token and a refresh token
+// reads the user and their roles once.
+type memo struct {
+	users map[string]*iam.User
+	roles map[string]map[string][]string
+	// machine is the machine user authenticated by client_credentials.
+	machine *iam.User
+	// rawToken is the token presented to introspection or userinfo, whose
+	// signature the library has verified by the time storage sees it.
+	rawToken string
+}
+
+type memoKey struct{}
+
+func withMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, memoKey{}, &memo{users: map[string]*iam.User{}, roles: map[string]map[string][]string{}})
+}
+
+// memoFrom returns the request's memo, or a fresh one that remembers
+// nothing beyond the call.
+func memoFrom(ctx context.Context) *memo {
+	if m, ok := ctx.Value(memoKey{}).(*memo); ok {
+		return m
+	}
+	return &memo{users: map[string]*iam.User{}, roles: map[string]map[string][]string{}}
+}
