@@ -106,6 +106,9 @@ var Rules = map[string]Rule{
 	c.ApplicationServiceUpdateApplicationProcedure:      {access.AppWrite, OrgProject},
 	c.ApplicationServiceDeleteApplicationProcedure:      {access.AppWrite, OrgProject},
 	c.ApplicationServiceRegenerateClientSecretProcedure: {access.AppWrite, OrgProject},
+	c.ApplicationServiceAddApplicationKeyProcedure:      {access.AppWrite, OrgProject},
+	c.ApplicationServiceListApplicationKeysProcedure:    {access.AppRead, OrgProject},
+	c.ApplicationServiceRemoveApplicationKeyProcedure:   {access.AppWrite, OrgProject},
 
 	// A user grant lives in the user's organization (org_id); creating one
 	// and listing by project_id also name the project, so that owners of a

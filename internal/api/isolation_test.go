@@ -28,6 +28,7 @@ type objects struct {
 	org, grantedOrg                          string
 	human, machine, pat, key                 string
 	project, role, app, projectGrant, uGrant string
+	appKey                                   string
 }
 
 // call is one request of the isolation table.
@@ -93,6 +94,9 @@ func isolationCalls(pem string) []call {
 		{p + "ApplicationService/ListApplications", true, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.ListApplicationsRequest{OrgId: o.org, ProjectId: o.project}
 		}},
+		{p + "ApplicationService/ListApplicationKeys", true, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.ListApplicationKeysRequest{OrgId: o.org, ProjectId: o.project, AppId: o.app}
+		}},
 		{p + "UserGrantService/GetUserGrant", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.GetUserGrantRequest{OrgId: o.org, GrantId: o.uGrant}
 		}},
@@ -131,6 +135,10 @@ func isolationCalls(pem string) []call {
 		{p + "ApplicationService/CreateApplication", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.CreateApplicationRequest{OrgId: o.org, ProjectId: o.project, Type: adminv1.ApplicationType_APPLICATION_TYPE_API,
 				Settings: &adminv1.ApplicationSettings{Name: "New app"}}
+		}},
+		// For real this is already_exists: populate added the same key.
+		{p + "ApplicationService/AddApplicationKey", false, false, func(o objects, exp *timestamppb.Timestamp) proto.Message {
+			return &adminv1.AddApplicationKeyRequest{OrgId: o.org, ProjectId: o.project, AppId: o.app, PublicKeyPem: pem, ExpiresAt: exp}
 		}},
 		{p + "UserGrantService/CreateUserGrant", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.CreateUserGrantRequest{OrgId: o.org, UserId: o.human, ProjectId: o.project, RoleKeys: roleReader}
@@ -190,6 +198,9 @@ func isolationCalls(pem string) []call {
 		}},
 		{p + "UserGrantService/DeleteUserGrant", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.DeleteUserGrantRequest{OrgId: o.org, GrantId: o.uGrant, Version: 2}
+		}},
+		{p + "ApplicationService/RemoveApplicationKey", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.RemoveApplicationKeyRequest{OrgId: o.org, ProjectId: o.project, AppId: o.app, KeyId: o.appKey}
 		}},
 		{p + "ApplicationService/DeleteApplication", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.DeleteApplicationRequest{OrgId: o.org, ProjectId: o.project, AppId: o.app, Version: 2}
@@ -262,6 +273,8 @@ func (h *harness) populate(t *testing.T, w *world, keyPEM string) objects {
 		OrgId: o.org, ProjectId: o.project, Key: o.role})))
 	o.app = must[*connect.Response[adminv1.CreateApplicationResponse]](t)(apps.CreateApplication(ctx, connect.NewRequest(&adminv1.CreateApplicationRequest{
 		OrgId: o.org, ProjectId: o.project, Type: adminv1.ApplicationType_APPLICATION_TYPE_API, Settings: &adminv1.ApplicationSettings{Name: "Service"}}))).Msg.Application.Id
+	o.appKey = must[*connect.Response[adminv1.AddApplicationKeyResponse]](t)(apps.AddApplicationKey(ctx, connect.NewRequest(&adminv1.AddApplicationKeyRequest{
+		OrgId: o.org, ProjectId: o.project, AppId: o.app, PublicKeyPem: keyPEM}))).Msg.Key.Id
 	o.projectGrant = must[*connect.Response[adminv1.CreateProjectGrantResponse]](t)(projects.CreateProjectGrant(ctx, connect.NewRequest(&adminv1.CreateProjectGrantRequest{
 		OrgId: o.org, ProjectId: o.project, GrantedOrgId: o.grantedOrg, RoleKeys: roleReader}))).Msg.ProjectGrant.Id
 	o.uGrant = must[*connect.Response[adminv1.CreateUserGrantResponse]](t)(grants.CreateUserGrant(ctx, connect.NewRequest(&adminv1.CreateUserGrantRequest{

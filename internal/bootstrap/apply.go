@@ -248,7 +248,51 @@ func (a *applier) user(p, instanceID, orgID string, u *User) error {
 			return err
 		}
 	}
+	ref := user.Ref{InstanceID: instanceID, OrgID: orgID, ID: got.ID}
+	for k, key := range u.MachineKeys {
+		want := canonicalKey(key.PublicKey)
+		_, err := ensure(a, fmt.Sprintf("%s.machine-keys[%d]", p, k), "machine key",
+			func() (*iam.MachineKey, bool, error) { return a.findMachineKey(ref, want) },
+			func() (*iam.MachineKey, error) {
+				mk, _, err := a.Users.AddMachineKey(a.ctx, Actor, ref, &user.NewMachineKey{PublicKeyPEM: key.PublicKey, ExpiresAt: key.ExpiresAt})
+				return mk, err
+			})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// canonicalKey returns the canonical PEM of a public key, "" if it does not
+// parse (never equal to a valid key's).
+func canonicalKey(pem string) string {
+	k, err := project.ParsePublicKey(pem)
+	if err != nil {
+		return ""
+	}
+	return k.PEM
+}
+
+// findMachineKey finds the key of the machine user with the canonical PEM
+// want among all its keys.
+func (a *applier) findMachineKey(ref user.Ref, want string) (*iam.MachineKey, bool, error) {
+	after := ""
+	for {
+		page, err := a.Users.ListMachineKeys(a.ctx, ref, after, 1000)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, k := range page {
+			if canonicalKey(k.PublicKeyPEM) == want {
+				return k, true, nil
+			}
+		}
+		if len(page) < 1000 {
+			return nil, false, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 func (a *applier) project(p, instanceID, orgID string, pr *Project, orgIDs map[string]string) error {
@@ -298,6 +342,26 @@ func (a *applier) project(p, instanceID, orgID string, pr *Project, orgIDs map[s
 		}
 		if existing.ProjectID != got.ID {
 			return fmt.Errorf("%s: client ID %q is used by an application of another project", ap, app.ClientID)
+		}
+		for k, key := range app.Keys {
+			want := canonicalKey(key.PublicKey)
+			_, err := ensure(a, fmt.Sprintf("%s.keys[%d]", ap, k), "application key",
+				func() (*iam.ApplicationKey, bool, error) {
+					list, err := a.Projects.ListApplicationKeys(a.ctx, project.ListApplicationKeysParams{
+						InstanceID: instanceID, OrgID: existing.OrgID, ProjectID: existing.ProjectID, AppID: existing.ID})
+					for _, have := range list {
+						if canonicalKey(have.PublicKeyPEM) == want {
+							return have, true, nil
+						}
+					}
+					return nil, false, err
+				},
+				func() (*iam.ApplicationKey, error) {
+					return a.Projects.AddApplicationKey(a.ctx, Actor, instanceID, existing.OrgID, existing.ProjectID, existing.ID, key.PublicKey, key.ExpiresAt)
+				})
+			if err != nil {
+				return err
+			}
 		}
 	}
 	for i, g := range pr.Grants {

@@ -1,11 +1,13 @@
 package bootstrap
 
 import (
+	"crypto/elliptic"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
@@ -100,6 +102,22 @@ func TestApplyExampleIdempotently(t *testing.T) {
 		app, err := svc.Projects.GetApplicationByClientID(ctx, inst.ID, "shop-web")
 		if err != nil || len(app.SecretHash) == 0 {
 			t.Fatalf("app: %+v, %v", app, err)
+		}
+		// The declared keys exist once each.
+		worker, err := svc.Projects.GetApplicationByClientID(ctx, inst.ID, "shop-worker")
+		if err != nil || worker.AuthMethod != iam.AuthPrivateKeyJWT {
+			t.Fatalf("worker: %+v, %v", worker, err)
+		}
+		if keys, err := svc.Projects.ListApplicationKeys(ctx, project.ListApplicationKeysParams{InstanceID: inst.ID, OrgID: worker.OrgID,
+			ProjectID: worker.ProjectID, AppID: worker.ID}); err != nil || len(keys) != 1 || !keys[0].ExpiresAt.IsZero() {
+			t.Fatalf("worker keys: %+v, %v", keys, err)
+		}
+		ciBot, err := s.UserGetByLoginName(ctx, &store.UserGetByLoginNameParams{InstanceID: inst.ID, LoginName: "ci-bot"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys, err := svc.Users.ListMachineKeys(ctx, user.Ref{InstanceID: inst.ID, OrgID: ciBot.OrgID, ID: ciBot.ID}, "", 100); err != nil || len(keys) != 1 {
+			t.Fatalf("ci-bot keys: %+v, %v", keys, err)
 		}
 		ms, err := svc.Members.ListByUser(ctx, inst.ID, alice.ID)
 		if err != nil || len(ms) != 1 || ms[0].Roles[0] != iam.RoleInstanceOwner {
@@ -198,6 +216,89 @@ func TestEnsureDefaultOnce(t *testing.T) {
 		again, err := svc.EnsureDefault(ctx, "http://localhost:8080")
 		if err != nil || again != nil {
 			t.Fatalf("second EnsureDefault = %+v, %v", again, err)
+		}
+	})
+}
+
+// TestApplyMatchesKeysByContent: keys are found by the key they hold, not
+// by their spelling; keys added through the API count as existing; only
+// keys missing from the database are added.
+func TestApplyMatchesKeysByContent(t *testing.T) {
+	t.Parallel()
+	testenv.EachBackend(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		svc := services(t, s)
+		k1, k2, k3, m1 := keyPEM(t, elliptic.P384()), keyPEM(t, elliptic.P256()), keyPEM(t, elliptic.P521()), keyPEM(t, elliptic.P256())
+		doc := func(appKeys, machineKey string) *File {
+			t.Helper()
+			f, err := Parse([]byte(`
+instances:
+  - name: A
+    domain: a.example
+    organizations:
+      - name: Org
+        users:
+          - login-name: robot
+            type: machine
+            name: Robot
+            machine-keys:
+              - public-key: ` + machineKey + `
+                expires-at: ` + time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339) + `
+        projects:
+          - name: P
+            applications:
+              - name: worker
+                type: api
+                client-id: worker
+                auth-method: private_key_jwt
+                keys:
+` + appKeys))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+		entry := func(pem string) string { return "                  - public-key: " + yamlBlock(pem, 22) + "\n" }
+		crlf := func(pem string) string { return "\"" + strings.ReplaceAll(pem, "\n", `\r\n`) + "\"" }
+
+		if _, err := svc.Apply(ctx, doc(entry(k1), yamlBlock(m1, 18))); err != nil {
+			t.Fatal(err)
+		}
+		inst, err := svc.Instances.GetByHost(ctx, "a.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := svc.Projects.GetApplicationByClientID(ctx, inst.ID, "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Projects.AddApplicationKey(ctx, "admin", inst.ID, app.OrgID, app.ProjectID, app.ID, k2, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+
+		// k1 and m1 spelled differently, k2 known from the API, k3 new.
+		res, err := svc.Apply(ctx, doc("                  - public-key: "+crlf(k1)+"\n"+entry(k2)+entry(k3), crlf(m1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Created != 1 {
+			t.Fatalf("second apply = %+v, want only k3 created", res)
+		}
+		keys, err := svc.Projects.ListApplicationKeys(ctx, project.ListApplicationKeysParams{InstanceID: inst.ID, OrgID: app.OrgID, ProjectID: app.ProjectID, AppID: app.ID})
+		if err != nil || len(keys) != 3 {
+			t.Fatalf("app keys = %d, %v", len(keys), err)
+		}
+		robot, err := s.UserGetByLoginName(ctx, &store.UserGetByLoginNameParams{InstanceID: inst.ID, LoginName: "robot"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mks, err := svc.Users.ListMachineKeys(ctx, user.Ref{InstanceID: inst.ID, OrgID: robot.OrgID, ID: robot.ID}, "", 100)
+		if err != nil || len(mks) != 1 {
+			t.Fatalf("machine keys = %+v, %v", mks, err)
+		}
+		events, err := s.AuditEventList(ctx, &store.AuditEventListParams{InstanceID: inst.ID, EventType: project.EventAppKeyAdded})
+		if err != nil || len(events) != 3 || events[0].Actor != Actor {
+			t.Fatalf("key events = %+v, %v", events, err)
 		}
 	})
 }

@@ -57,6 +57,19 @@ type User struct {
 	Description          string                `yaml:"description"`
 	ClientSecret         string                `yaml:"client-secret"`
 	PersonalAccessTokens []PersonalAccessToken `yaml:"personal-access-tokens"`
+	// MachineKeys are public keys for the JWT profile (RFC 7523) of a
+	// machine user: RSA or ECDSA P-256, expires-at required.
+	MachineKeys []PublicKey `yaml:"machine-keys"`
+}
+
+// PublicKey declares a public key, found by its content: two PEMs of the
+// same key match whatever their line breaks and surrounding white space.
+type PublicKey struct {
+	// PublicKey is a PKIX PEM block ("-----BEGIN PUBLIC KEY-----").
+	PublicKey string `yaml:"public-key"`
+	// ExpiresAt is when the key stops working; zero (absent) for
+	// application keys that do not expire.
+	ExpiresAt time.Time `yaml:"expires-at"`
 }
 
 // PersonalAccessToken declares a fixed token.
@@ -98,6 +111,9 @@ type Application struct {
 	IDTokenLifetime        time.Duration `yaml:"id-token-lifetime"`
 	RefreshTokenLifetime   time.Duration `yaml:"refresh-token-lifetime"`
 	PKCERequired           bool          `yaml:"pkce-required"`
+	// Keys are the public keys of a confidential application for auth
+	// method private_key_jwt (RFC 7523 §2.2); expires-at is optional.
+	Keys []PublicKey `yaml:"keys"`
 }
 
 // ProjectGrant grants the project to another organization of the instance.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/project"
 )
 
 // ValidationError lists every problem of a bootstrap file, each prefixed
@@ -194,6 +195,22 @@ func (c *checker) user(p string, u *User) {
 			c.add(p, "client-secret: must have at least 32 characters")
 		}
 	}
+	if len(u.MachineKeys) > 0 && t != iam.UserMachine {
+		c.add(p, "machine-keys are for machine users")
+	}
+	seen := map[string]string{}
+	for k, key := range u.MachineKeys {
+		kp := fmt.Sprintf("%s.machine-keys[%d]", p, k)
+		if parsed := c.publicKey(kp, key, seen); parsed != nil && parsed.Curve != "" && parsed.Curve != "P-256" {
+			c.add(kp, "public-key: machine keys must be RSA or ECDSA P-256, not %s", parsed.Type)
+		}
+		switch {
+		case key.ExpiresAt.IsZero():
+			c.add(kp, "expires-at: required (RFC 3339 time)")
+		case key.ExpiresAt.After(c.now.AddDate(10, 0, 0)):
+			c.add(kp, "expires-at: must be at most 10 years ahead")
+		}
+	}
 	for k, pat := range u.PersonalAccessTokens {
 		pp := fmt.Sprintf("%s.personal-access-tokens[%d]", p, k)
 		if len(pat.Token) < 32 {
@@ -235,6 +252,16 @@ func (c *checker) project(p string, pr *Project, clientIDs map[string]string) {
 				c.add(ap, "client-secret: must have at least 32 characters")
 			}
 		}
+		if len(a.Keys) > 0 && app.Type.Valid() && app.Public() {
+			c.add(ap, "keys: %s applications are public clients and have no keys", app.Type)
+		}
+		if len(a.Keys) > project.MaxApplicationKeys {
+			c.add(ap, "keys: at most %d keys per application", project.MaxApplicationKeys)
+		}
+		seen := map[string]string{}
+		for k, key := range a.Keys {
+			c.publicKey(fmt.Sprintf("%s.keys[%d]", ap, k), key, seen)
+		}
 	}
 	for i, g := range pr.Grants {
 		gp := fmt.Sprintf("%s.grants[%d]", p, i)
@@ -248,6 +275,30 @@ func (c *checker) project(p string, pr *Project, clientIDs map[string]string) {
 		}
 	}
 	c.members(p+".members", pr.Members, iam.ScopeProject)
+}
+
+// publicKey checks a declared key (PEM, and an expiry that is not past
+// when set) and reports a key seen before in seen; it returns the parsed
+// key, nil if the PEM is invalid.
+func (c *checker) publicKey(p string, k PublicKey, seen map[string]string) *project.PublicKey {
+	if !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(c.now) {
+		c.add(p, "expires-at: %s is in the past", k.ExpiresAt.Format(time.RFC3339))
+	}
+	parsed, err := project.ParsePublicKey(k.PublicKey)
+	if err != nil {
+		msg := err.Error()
+		if e, ok := err.(*iam.Error); ok {
+			msg = e.Message
+		}
+		c.add(p, "public-key: %s", msg)
+		return nil
+	}
+	if first, ok := seen[parsed.PEM]; ok {
+		c.add(p, "public-key: the same key is declared twice (first at %s)", first)
+	} else {
+		seen[parsed.PEM] = p
+	}
+	return parsed
 }
 
 func (a *Application) domain() *iam.Application {

@@ -13,6 +13,7 @@
 //	project.created / changed / deleted
 //	project.role_added / role_changed / role_removed   (aggregate: the project)
 //	app.created / changed / deleted / secret_regenerated
+//	app.key_added / key_removed                         (aggregate: the application)
 //	project_grant.created / changed / deleted
 //	user_grant.created / changed / deleted
 //
@@ -24,6 +25,13 @@
 // Client secrets are generated here (crypto.NewSecret, 256 bits, prefix
 // "rcs_"), returned once, and stored only as their keyed hash
 // (crypto.SecretHasher).
+//
+// Application keys are the public keys a confidential application signs
+// its client assertions with (private_key_jwt, RFC 7523 §2.2): PKIX PEM,
+// RSA 2048–8192 bits or ECDSA P-256/P-384/P-521 (ParsePublicKey), stored
+// canonically, optionally expiring, at most MaxApplicationKeys per
+// application, never the same key twice. An application with auth method
+// private_key_jwt and no key simply cannot authenticate.
 //
 // Grant rules:
 //   - A project grant gives a project of its owner (OrgID) to another

@@ -132,3 +132,67 @@ func (s *applicationServer) RegenerateClientSecret(ctx context.Context, req *con
 	}
 	return connect.NewResponse(&adminv1.RegenerateClientSecretResponse{ClientId: out.ClientID, ClientSecret: secret}), nil
 }
+
+// AddApplicationKey registers a public key for private_key_jwt.
+func (s *applicationServer) AddApplicationKey(ctx context.Context, req *connect.Request[adminv1.AddApplicationKeyRequest]) (*connect.Response[adminv1.AddApplicationKeyResponse], error) {
+	instance, err := instanceID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	exp, err := apiutil.Time(m.ExpiresAt, "expires_at")
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.svc.AddApplicationKey(ctx, reqctx.Actor(ctx), instance, m.OrgId, m.ProjectId, m.AppId, m.PublicKeyPem, exp)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&adminv1.AddApplicationKeyResponse{Key: appKeyToProto(k)}), nil
+}
+
+// ListApplicationKeys pages through the public keys of an application.
+func (s *applicationServer) ListApplicationKeys(ctx context.Context, req *connect.Request[adminv1.ListApplicationKeysRequest]) (*connect.Response[adminv1.ListApplicationKeysResponse], error) {
+	instance, err := instanceID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	size, cur, err := apiutil.Page(m.PageSize, m.PageToken)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.svc.ListApplicationKeys(ctx, project.ListApplicationKeysParams{
+		InstanceID: instance, OrgID: m.OrgId, ProjectID: m.ProjectId, AppID: m.AppId, AfterID: cur.ID, Limit: size,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &adminv1.ListApplicationKeysResponse{
+		NextPageToken: apiutil.NextPageToken(list, size, func(k *iam.ApplicationKey) apiutil.Cursor { return apiutil.Cursor{ID: k.ID} }),
+	}
+	for _, k := range list {
+		out.Keys = append(out.Keys, appKeyToProto(k))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RemoveApplicationKey deletes a public key of an application.
+func (s *applicationServer) RemoveApplicationKey(ctx context.Context, req *connect.Request[adminv1.RemoveApplicationKeyRequest]) (*connect.Response[adminv1.RemoveApplicationKeyResponse], error) {
+	instance, err := instanceID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	if err := s.svc.RemoveApplicationKey(ctx, reqctx.Actor(ctx), instance, m.OrgId, m.ProjectId, m.AppId, m.KeyId); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&adminv1.RemoveApplicationKeyResponse{}), nil
+}
+
+func appKeyToProto(k *iam.ApplicationKey) *adminv1.ApplicationKey {
+	return &adminv1.ApplicationKey{
+		Id: k.ID, AppId: k.AppID, PublicKeyPem: k.PublicKeyPEM,
+		ExpiresAt: apiutil.Timestamp(k.ExpiresAt), CreatedAt: apiutil.Timestamp(k.CreatedAt),
+	}
+}

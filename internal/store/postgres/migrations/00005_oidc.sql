@@ -132,3 +132,6 @@ CREATE TABLE application_keys (
 	FOREIGN KEY (instance_id, app_id) REFERENCES applications (instance_id, id) ON DELETE CASCADE
 );
 CREATE INDEX application_keys_app ON application_keys (instance_id, app_id, id);
+-- Keys are stored in canonical PEM: the same key cannot be added twice, even
+-- by two concurrent requests.
+CREATE UNIQUE INDEX application_keys_unique ON application_keys (instance_id, app_id, public_key);

@@ -1211,6 +1211,440 @@ func (x *RegenerateClientSecretResponse) GetClientSecret() string {
 	return ""
 }
 
+// ApplicationKey is a public key of an application for private_key_jwt.
+type ApplicationKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	AppId string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// Public key in PEM (PKIX), in the canonical form the server stores.
+	PublicKeyPem string `protobuf:"bytes,3,opt,name=public_key_pem,json=publicKeyPem,proto3" json:"public_key_pem,omitempty"`
+	// Unset for keys that do not expire.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplicationKey) Reset() {
+	*x = ApplicationKey{}
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplicationKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplicationKey) ProtoMessage() {}
+
+func (x *ApplicationKey) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplicationKey.ProtoReflect.Descriptor instead.
+func (*ApplicationKey) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_application_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ApplicationKey) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ApplicationKey) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *ApplicationKey) GetPublicKeyPem() string {
+	if x != nil {
+		return x.PublicKeyPem
+	}
+	return ""
+}
+
+func (x *ApplicationKey) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *ApplicationKey) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type AddApplicationKeyRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	OrgId     string                 `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	ProjectId string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	AppId     string                 `protobuf:"bytes,3,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// RSA (2048 to 8192 bits) or ECDSA (P-256, P-384, P-521) public key in
+	// PEM ("-----BEGIN PUBLIC KEY-----").
+	PublicKeyPem string `protobuf:"bytes,4,opt,name=public_key_pem,json=publicKeyPem,proto3" json:"public_key_pem,omitempty"`
+	// Optional; in the future. Unset: the key does not expire.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddApplicationKeyRequest) Reset() {
+	*x = AddApplicationKeyRequest{}
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddApplicationKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddApplicationKeyRequest) ProtoMessage() {}
+
+func (x *AddApplicationKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddApplicationKeyRequest.ProtoReflect.Descriptor instead.
+func (*AddApplicationKeyRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_application_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AddApplicationKeyRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *AddApplicationKeyRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *AddApplicationKeyRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *AddApplicationKeyRequest) GetPublicKeyPem() string {
+	if x != nil {
+		return x.PublicKeyPem
+	}
+	return ""
+}
+
+func (x *AddApplicationKeyRequest) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+type AddApplicationKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *ApplicationKey        `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddApplicationKeyResponse) Reset() {
+	*x = AddApplicationKeyResponse{}
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddApplicationKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddApplicationKeyResponse) ProtoMessage() {}
+
+func (x *AddApplicationKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddApplicationKeyResponse.ProtoReflect.Descriptor instead.
+func (*AddApplicationKeyResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_application_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AddApplicationKeyResponse) GetKey() *ApplicationKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+type ListApplicationKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrgId         string                 `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	ProjectId     string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	AppId         string                 `protobuf:"bytes,3,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	PageSize      int32                  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApplicationKeysRequest) Reset() {
+	*x = ListApplicationKeysRequest{}
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApplicationKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApplicationKeysRequest) ProtoMessage() {}
+
+func (x *ListApplicationKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApplicationKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListApplicationKeysRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_application_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListApplicationKeysRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *ListApplicationKeysRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *ListApplicationKeysRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *ListApplicationKeysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListApplicationKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListApplicationKeysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*ApplicationKey      `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApplicationKeysResponse) Reset() {
+	*x = ListApplicationKeysResponse{}
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApplicationKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApplicationKeysResponse) ProtoMessage() {}
+
+func (x *ListApplicationKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApplicationKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListApplicationKeysResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_application_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListApplicationKeysResponse) GetKeys() []*ApplicationKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListApplicationKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type RemoveApplicationKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrgId         string                 `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	ProjectId     string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	AppId         string                 `protobuf:"bytes,3,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	KeyId         string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveApplicationKeyRequest) Reset() {
+	*x = RemoveApplicationKeyRequest{}
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveApplicationKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveApplicationKeyRequest) ProtoMessage() {}
+
+func (x *RemoveApplicationKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveApplicationKeyRequest.ProtoReflect.Descriptor instead.
+func (*RemoveApplicationKeyRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_application_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RemoveApplicationKeyRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *RemoveApplicationKeyRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *RemoveApplicationKeyRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *RemoveApplicationKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+type RemoveApplicationKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveApplicationKeyResponse) Reset() {
+	*x = RemoveApplicationKeyResponse{}
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveApplicationKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveApplicationKeyResponse) ProtoMessage() {}
+
+func (x *RemoveApplicationKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_application_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveApplicationKeyResponse.ProtoReflect.Descriptor instead.
+func (*RemoveApplicationKeyResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_application_proto_rawDescGZIP(), []int{20}
+}
+
 var File_rampart_admin_v1_application_proto protoreflect.FileDescriptor
 
 const file_rampart_admin_v1_application_proto_rawDesc = "" +
@@ -1309,7 +1743,43 @@ const file_rampart_admin_v1_application_proto_rawDesc = "" +
 	"\x06app_id\x18\x03 \x01(\tR\x05appId\"b\n" +
 	"\x1eRegenerateClientSecretResponse\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12#\n" +
-	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret*\x9e\x01\n" +
+	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\"\xd3\x01\n" +
+	"\x0eApplicationKey\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12$\n" +
+	"\x0epublic_key_pem\x18\x03 \x01(\tR\fpublicKeyPem\x129\n" +
+	"\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xc8\x01\n" +
+	"\x18AddApplicationKeyRequest\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x15\n" +
+	"\x06app_id\x18\x03 \x01(\tR\x05appId\x12$\n" +
+	"\x0epublic_key_pem\x18\x04 \x01(\tR\fpublicKeyPem\x129\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"O\n" +
+	"\x19AddApplicationKeyResponse\x122\n" +
+	"\x03key\x18\x01 \x01(\v2 .rampart.admin.v1.ApplicationKeyR\x03key\"\xa5\x01\n" +
+	"\x1aListApplicationKeysRequest\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x15\n" +
+	"\x06app_id\x18\x03 \x01(\tR\x05appId\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"{\n" +
+	"\x1bListApplicationKeysResponse\x124\n" +
+	"\x04keys\x18\x01 \x03(\v2 .rampart.admin.v1.ApplicationKeyR\x04keys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x01\n" +
+	"\x1bRemoveApplicationKeyRequest\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x15\n" +
+	"\x06app_id\x18\x03 \x01(\tR\x05appId\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\"\x1e\n" +
+	"\x1cRemoveApplicationKeyResponse*\x9e\x01\n" +
 	"\x0fApplicationType\x12 \n" +
 	"\x1cAPPLICATION_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14APPLICATION_TYPE_WEB\x10\x01\x12\x1b\n" +
@@ -1326,14 +1796,17 @@ const file_rampart_admin_v1_application_proto_rawDesc = "" +
 	"\x11AccessTokenFormat\x12#\n" +
 	"\x1fACCESS_TOKEN_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ACCESS_TOKEN_FORMAT_JWT\x10\x01\x12\x1e\n" +
-	"\x1aACCESS_TOKEN_FORMAT_OPAQUE\x10\x022\xab\x05\n" +
+	"\x1aACCESS_TOKEN_FORMAT_OPAQUE\x10\x022\x84\b\n" +
 	"\x12ApplicationService\x12l\n" +
 	"\x11CreateApplication\x12*.rampart.admin.v1.CreateApplicationRequest\x1a+.rampart.admin.v1.CreateApplicationResponse\x12c\n" +
 	"\x0eGetApplication\x12'.rampart.admin.v1.GetApplicationRequest\x1a(.rampart.admin.v1.GetApplicationResponse\x12i\n" +
 	"\x10ListApplications\x12).rampart.admin.v1.ListApplicationsRequest\x1a*.rampart.admin.v1.ListApplicationsResponse\x12l\n" +
 	"\x11UpdateApplication\x12*.rampart.admin.v1.UpdateApplicationRequest\x1a+.rampart.admin.v1.UpdateApplicationResponse\x12l\n" +
 	"\x11DeleteApplication\x12*.rampart.admin.v1.DeleteApplicationRequest\x1a+.rampart.admin.v1.DeleteApplicationResponse\x12{\n" +
-	"\x16RegenerateClientSecret\x12/.rampart.admin.v1.RegenerateClientSecretRequest\x1a0.rampart.admin.v1.RegenerateClientSecretResponseBEZCgithub.com/rampartiam/rampart/internal/gen/rampart/admin/v1;adminv1b\x06proto3"
+	"\x16RegenerateClientSecret\x12/.rampart.admin.v1.RegenerateClientSecretRequest\x1a0.rampart.admin.v1.RegenerateClientSecretResponse\x12l\n" +
+	"\x11AddApplicationKey\x12*.rampart.admin.v1.AddApplicationKeyRequest\x1a+.rampart.admin.v1.AddApplicationKeyResponse\x12r\n" +
+	"\x13ListApplicationKeys\x12,.rampart.admin.v1.ListApplicationKeysRequest\x1a-.rampart.admin.v1.ListApplicationKeysResponse\x12u\n" +
+	"\x14RemoveApplicationKey\x12-.rampart.admin.v1.RemoveApplicationKeyRequest\x1a..rampart.admin.v1.RemoveApplicationKeyResponseBEZCgithub.com/rampartiam/rampart/internal/gen/rampart/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_rampart_admin_v1_application_proto_rawDescOnce sync.Once
@@ -1348,7 +1821,7 @@ func file_rampart_admin_v1_application_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_admin_v1_application_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rampart_admin_v1_application_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_rampart_admin_v1_application_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_rampart_admin_v1_application_proto_goTypes = []any{
 	(ApplicationType)(0),                   // 0: rampart.admin.v1.ApplicationType
 	(AuthMethod)(0),                        // 1: rampart.admin.v1.AuthMethod
@@ -1367,50 +1840,68 @@ var file_rampart_admin_v1_application_proto_goTypes = []any{
 	(*DeleteApplicationResponse)(nil),      // 14: rampart.admin.v1.DeleteApplicationResponse
 	(*RegenerateClientSecretRequest)(nil),  // 15: rampart.admin.v1.RegenerateClientSecretRequest
 	(*RegenerateClientSecretResponse)(nil), // 16: rampart.admin.v1.RegenerateClientSecretResponse
-	(*durationpb.Duration)(nil),            // 17: google.protobuf.Duration
-	(State)(0),                             // 18: rampart.admin.v1.State
-	(*timestamppb.Timestamp)(nil),          // 19: google.protobuf.Timestamp
+	(*ApplicationKey)(nil),                 // 17: rampart.admin.v1.ApplicationKey
+	(*AddApplicationKeyRequest)(nil),       // 18: rampart.admin.v1.AddApplicationKeyRequest
+	(*AddApplicationKeyResponse)(nil),      // 19: rampart.admin.v1.AddApplicationKeyResponse
+	(*ListApplicationKeysRequest)(nil),     // 20: rampart.admin.v1.ListApplicationKeysRequest
+	(*ListApplicationKeysResponse)(nil),    // 21: rampart.admin.v1.ListApplicationKeysResponse
+	(*RemoveApplicationKeyRequest)(nil),    // 22: rampart.admin.v1.RemoveApplicationKeyRequest
+	(*RemoveApplicationKeyResponse)(nil),   // 23: rampart.admin.v1.RemoveApplicationKeyResponse
+	(*durationpb.Duration)(nil),            // 24: google.protobuf.Duration
+	(State)(0),                             // 25: rampart.admin.v1.State
+	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
 }
 var file_rampart_admin_v1_application_proto_depIdxs = []int32{
 	0,  // 0: rampart.admin.v1.Application.type:type_name -> rampart.admin.v1.ApplicationType
 	1,  // 1: rampart.admin.v1.Application.auth_method:type_name -> rampart.admin.v1.AuthMethod
 	2,  // 2: rampart.admin.v1.Application.access_token_format:type_name -> rampart.admin.v1.AccessTokenFormat
-	17, // 3: rampart.admin.v1.Application.access_token_lifetime:type_name -> google.protobuf.Duration
-	17, // 4: rampart.admin.v1.Application.id_token_lifetime:type_name -> google.protobuf.Duration
-	17, // 5: rampart.admin.v1.Application.refresh_token_lifetime:type_name -> google.protobuf.Duration
-	18, // 6: rampart.admin.v1.Application.state:type_name -> rampart.admin.v1.State
-	19, // 7: rampart.admin.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	19, // 8: rampart.admin.v1.Application.changed_at:type_name -> google.protobuf.Timestamp
+	24, // 3: rampart.admin.v1.Application.access_token_lifetime:type_name -> google.protobuf.Duration
+	24, // 4: rampart.admin.v1.Application.id_token_lifetime:type_name -> google.protobuf.Duration
+	24, // 5: rampart.admin.v1.Application.refresh_token_lifetime:type_name -> google.protobuf.Duration
+	25, // 6: rampart.admin.v1.Application.state:type_name -> rampart.admin.v1.State
+	26, // 7: rampart.admin.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	26, // 8: rampart.admin.v1.Application.changed_at:type_name -> google.protobuf.Timestamp
 	1,  // 9: rampart.admin.v1.ApplicationSettings.auth_method:type_name -> rampart.admin.v1.AuthMethod
 	2,  // 10: rampart.admin.v1.ApplicationSettings.access_token_format:type_name -> rampart.admin.v1.AccessTokenFormat
-	17, // 11: rampart.admin.v1.ApplicationSettings.access_token_lifetime:type_name -> google.protobuf.Duration
-	17, // 12: rampart.admin.v1.ApplicationSettings.id_token_lifetime:type_name -> google.protobuf.Duration
-	17, // 13: rampart.admin.v1.ApplicationSettings.refresh_token_lifetime:type_name -> google.protobuf.Duration
+	24, // 11: rampart.admin.v1.ApplicationSettings.access_token_lifetime:type_name -> google.protobuf.Duration
+	24, // 12: rampart.admin.v1.ApplicationSettings.id_token_lifetime:type_name -> google.protobuf.Duration
+	24, // 13: rampart.admin.v1.ApplicationSettings.refresh_token_lifetime:type_name -> google.protobuf.Duration
 	0,  // 14: rampart.admin.v1.CreateApplicationRequest.type:type_name -> rampart.admin.v1.ApplicationType
 	4,  // 15: rampart.admin.v1.CreateApplicationRequest.settings:type_name -> rampart.admin.v1.ApplicationSettings
 	3,  // 16: rampart.admin.v1.CreateApplicationResponse.application:type_name -> rampart.admin.v1.Application
 	3,  // 17: rampart.admin.v1.GetApplicationResponse.application:type_name -> rampart.admin.v1.Application
 	3,  // 18: rampart.admin.v1.ListApplicationsResponse.applications:type_name -> rampart.admin.v1.Application
 	4,  // 19: rampart.admin.v1.UpdateApplicationRequest.settings:type_name -> rampart.admin.v1.ApplicationSettings
-	18, // 20: rampart.admin.v1.UpdateApplicationRequest.state:type_name -> rampart.admin.v1.State
+	25, // 20: rampart.admin.v1.UpdateApplicationRequest.state:type_name -> rampart.admin.v1.State
 	3,  // 21: rampart.admin.v1.UpdateApplicationResponse.application:type_name -> rampart.admin.v1.Application
-	5,  // 22: rampart.admin.v1.ApplicationService.CreateApplication:input_type -> rampart.admin.v1.CreateApplicationRequest
-	7,  // 23: rampart.admin.v1.ApplicationService.GetApplication:input_type -> rampart.admin.v1.GetApplicationRequest
-	9,  // 24: rampart.admin.v1.ApplicationService.ListApplications:input_type -> rampart.admin.v1.ListApplicationsRequest
-	11, // 25: rampart.admin.v1.ApplicationService.UpdateApplication:input_type -> rampart.admin.v1.UpdateApplicationRequest
-	13, // 26: rampart.admin.v1.ApplicationService.DeleteApplication:input_type -> rampart.admin.v1.DeleteApplicationRequest
-	15, // 27: rampart.admin.v1.ApplicationService.RegenerateClientSecret:input_type -> rampart.admin.v1.RegenerateClientSecretRequest
-	6,  // 28: rampart.admin.v1.ApplicationService.CreateApplication:output_type -> rampart.admin.v1.CreateApplicationResponse
-	8,  // 29: rampart.admin.v1.ApplicationService.GetApplication:output_type -> rampart.admin.v1.GetApplicationResponse
-	10, // 30: rampart.admin.v1.ApplicationService.ListApplications:output_type -> rampart.admin.v1.ListApplicationsResponse
-	12, // 31: rampart.admin.v1.ApplicationService.UpdateApplication:output_type -> rampart.admin.v1.UpdateApplicationResponse
-	14, // 32: rampart.admin.v1.ApplicationService.DeleteApplication:output_type -> rampart.admin.v1.DeleteApplicationResponse
-	16, // 33: rampart.admin.v1.ApplicationService.RegenerateClientSecret:output_type -> rampart.admin.v1.RegenerateClientSecretResponse
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	26, // 22: rampart.admin.v1.ApplicationKey.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 23: rampart.admin.v1.ApplicationKey.created_at:type_name -> google.protobuf.Timestamp
+	26, // 24: rampart.admin.v1.AddApplicationKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 25: rampart.admin.v1.AddApplicationKeyResponse.key:type_name -> rampart.admin.v1.ApplicationKey
+	17, // 26: rampart.admin.v1.ListApplicationKeysResponse.keys:type_name -> rampart.admin.v1.ApplicationKey
+	5,  // 27: rampart.admin.v1.ApplicationService.CreateApplication:input_type -> rampart.admin.v1.CreateApplicationRequest
+	7,  // 28: rampart.admin.v1.ApplicationService.GetApplication:input_type -> rampart.admin.v1.GetApplicationRequest
+	9,  // 29: rampart.admin.v1.ApplicationService.ListApplications:input_type -> rampart.admin.v1.ListApplicationsRequest
+	11, // 30: rampart.admin.v1.ApplicationService.UpdateApplication:input_type -> rampart.admin.v1.UpdateApplicationRequest
+	13, // 31: rampart.admin.v1.ApplicationService.DeleteApplication:input_type -> rampart.admin.v1.DeleteApplicationRequest
+	15, // 32: rampart.admin.v1.ApplicationService.RegenerateClientSecret:input_type -> rampart.admin.v1.RegenerateClientSecretRequest
+	18, // 33: rampart.admin.v1.ApplicationService.AddApplicationKey:input_type -> rampart.admin.v1.AddApplicationKeyRequest
+	20, // 34: rampart.admin.v1.ApplicationService.ListApplicationKeys:input_type -> rampart.admin.v1.ListApplicationKeysRequest
+	22, // 35: rampart.admin.v1.ApplicationService.RemoveApplicationKey:input_type -> rampart.admin.v1.RemoveApplicationKeyRequest
+	6,  // 36: rampart.admin.v1.ApplicationService.CreateApplication:output_type -> rampart.admin.v1.CreateApplicationResponse
+	8,  // 37: rampart.admin.v1.ApplicationService.GetApplication:output_type -> rampart.admin.v1.GetApplicationResponse
+	10, // 38: rampart.admin.v1.ApplicationService.ListApplications:output_type -> rampart.admin.v1.ListApplicationsResponse
+	12, // 39: rampart.admin.v1.ApplicationService.UpdateApplication:output_type -> rampart.admin.v1.UpdateApplicationResponse
+	14, // 40: rampart.admin.v1.ApplicationService.DeleteApplication:output_type -> rampart.admin.v1.DeleteApplicationResponse
+	16, // 41: rampart.admin.v1.ApplicationService.RegenerateClientSecret:output_type -> rampart.admin.v1.RegenerateClientSecretResponse
+	19, // 42: rampart.admin.v1.ApplicationService.AddApplicationKey:output_type -> rampart.admin.v1.AddApplicationKeyResponse
+	21, // 43: rampart.admin.v1.ApplicationService.ListApplicationKeys:output_type -> rampart.admin.v1.ListApplicationKeysResponse
+	23, // 44: rampart.admin.v1.ApplicationService.RemoveApplicationKey:output_type -> rampart.admin.v1.RemoveApplicationKeyResponse
+	36, // [36:45] is the sub-list for method output_type
+	27, // [27:36] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_rampart_admin_v1_application_proto_init() }
@@ -1425,7 +1916,7 @@ func file_rampart_admin_v1_application_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_admin_v1_application_proto_rawDesc), len(file_rampart_admin_v1_application_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   14,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,6 +51,15 @@ const (
 	// ApplicationServiceRegenerateClientSecretProcedure is the fully-qualified name of the
 	// ApplicationService's RegenerateClientSecret RPC.
 	ApplicationServiceRegenerateClientSecretProcedure = "/rampart.admin.v1.ApplicationService/RegenerateClientSecret"
+	// ApplicationServiceAddApplicationKeyProcedure is the fully-qualified name of the
+	// ApplicationService's AddApplicationKey RPC.
+	ApplicationServiceAddApplicationKeyProcedure = "/rampart.admin.v1.ApplicationService/AddApplicationKey"
+	// ApplicationServiceListApplicationKeysProcedure is the fully-qualified name of the
+	// ApplicationService's ListApplicationKeys RPC.
+	ApplicationServiceListApplicationKeysProcedure = "/rampart.admin.v1.ApplicationService/ListApplicationKeys"
+	// ApplicationServiceRemoveApplicationKeyProcedure is the fully-qualified name of the
+	// ApplicationService's RemoveApplicationKey RPC.
+	ApplicationServiceRemoveApplicationKeyProcedure = "/rampart.admin.v1.ApplicationService/RemoveApplicationKey"
 )
 
 // ApplicationServiceClient is a client for the rampart.admin.v1.ApplicationService service.
@@ -64,6 +73,14 @@ type ApplicationServiceClient interface {
 	DeleteApplication(context.Context, *connect.Request[v1.DeleteApplicationRequest]) (*connect.Response[v1.DeleteApplicationResponse], error)
 	// RegenerateClientSecret replaces the secret and returns the new one once.
 	RegenerateClientSecret(context.Context, *connect.Request[v1.RegenerateClientSecretRequest]) (*connect.Response[v1.RegenerateClientSecretResponse], error)
+	// AddApplicationKey registers a public key the application signs its
+	// client assertions with (auth method private_key_jwt, RFC 7523 §2.2).
+	// Confidential applications only; at most 10 keys per application.
+	AddApplicationKey(context.Context, *connect.Request[v1.AddApplicationKeyRequest]) (*connect.Response[v1.AddApplicationKeyResponse], error)
+	ListApplicationKeys(context.Context, *connect.Request[v1.ListApplicationKeysRequest]) (*connect.Response[v1.ListApplicationKeysResponse], error)
+	// RemoveApplicationKey deletes a key; it stops authenticating the client
+	// at once.
+	RemoveApplicationKey(context.Context, *connect.Request[v1.RemoveApplicationKeyRequest]) (*connect.Response[v1.RemoveApplicationKeyResponse], error)
 }
 
 // NewApplicationServiceClient constructs a client for the rampart.admin.v1.ApplicationService
@@ -113,6 +130,24 @@ func NewApplicationServiceClient(httpClient connect.HTTPClient, baseURL string, 
 			connect.WithSchema(applicationServiceMethods.ByName("RegenerateClientSecret")),
 			connect.WithClientOptions(opts...),
 		),
+		addApplicationKey: connect.NewClient[v1.AddApplicationKeyRequest, v1.AddApplicationKeyResponse](
+			httpClient,
+			baseURL+ApplicationServiceAddApplicationKeyProcedure,
+			connect.WithSchema(applicationServiceMethods.ByName("AddApplicationKey")),
+			connect.WithClientOptions(opts...),
+		),
+		listApplicationKeys: connect.NewClient[v1.ListApplicationKeysRequest, v1.ListApplicationKeysResponse](
+			httpClient,
+			baseURL+ApplicationServiceListApplicationKeysProcedure,
+			connect.WithSchema(applicationServiceMethods.ByName("ListApplicationKeys")),
+			connect.WithClientOptions(opts...),
+		),
+		removeApplicationKey: connect.NewClient[v1.RemoveApplicationKeyRequest, v1.RemoveApplicationKeyResponse](
+			httpClient,
+			baseURL+ApplicationServiceRemoveApplicationKeyProcedure,
+			connect.WithSchema(applicationServiceMethods.ByName("RemoveApplicationKey")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -124,6 +159,9 @@ type applicationServiceClient struct {
 	updateApplication      *connect.Client[v1.UpdateApplicationRequest, v1.UpdateApplicationResponse]
 	deleteApplication      *connect.Client[v1.DeleteApplicationRequest, v1.DeleteApplicationResponse]
 	regenerateClientSecret *connect.Client[v1.RegenerateClientSecretRequest, v1.RegenerateClientSecretResponse]
+	addApplicationKey      *connect.Client[v1.AddApplicationKeyRequest, v1.AddApplicationKeyResponse]
+	listApplicationKeys    *connect.Client[v1.ListApplicationKeysRequest, v1.ListApplicationKeysResponse]
+	removeApplicationKey   *connect.Client[v1.RemoveApplicationKeyRequest, v1.RemoveApplicationKeyResponse]
 }
 
 // CreateApplication calls rampart.admin.v1.ApplicationService.CreateApplication.
@@ -156,6 +194,21 @@ func (c *applicationServiceClient) RegenerateClientSecret(ctx context.Context, r
 	return c.regenerateClientSecret.CallUnary(ctx, req)
 }
 
+// AddApplicationKey calls rampart.admin.v1.ApplicationService.AddApplicationKey.
+func (c *applicationServiceClient) AddApplicationKey(ctx context.Context, req *connect.Request[v1.AddApplicationKeyRequest]) (*connect.Response[v1.AddApplicationKeyResponse], error) {
+	return c.addApplicationKey.CallUnary(ctx, req)
+}
+
+// ListApplicationKeys calls rampart.admin.v1.ApplicationService.ListApplicationKeys.
+func (c *applicationServiceClient) ListApplicationKeys(ctx context.Context, req *connect.Request[v1.ListApplicationKeysRequest]) (*connect.Response[v1.ListApplicationKeysResponse], error) {
+	return c.listApplicationKeys.CallUnary(ctx, req)
+}
+
+// RemoveApplicationKey calls rampart.admin.v1.ApplicationService.RemoveApplicationKey.
+func (c *applicationServiceClient) RemoveApplicationKey(ctx context.Context, req *connect.Request[v1.RemoveApplicationKeyRequest]) (*connect.Response[v1.RemoveApplicationKeyResponse], error) {
+	return c.removeApplicationKey.CallUnary(ctx, req)
+}
+
 // ApplicationServiceHandler is an implementation of the rampart.admin.v1.ApplicationService
 // service.
 type ApplicationServiceHandler interface {
@@ -168,6 +221,14 @@ type ApplicationServiceHandler interface {
 	DeleteApplication(context.Context, *connect.Request[v1.DeleteApplicationRequest]) (*connect.Response[v1.DeleteApplicationResponse], error)
 	// RegenerateClientSecret replaces the secret and returns the new one once.
 	RegenerateClientSecret(context.Context, *connect.Request[v1.RegenerateClientSecretRequest]) (*connect.Response[v1.RegenerateClientSecretResponse], error)
+	// AddApplicationKey registers a public key the application signs its
+	// client assertions with (auth method private_key_jwt, RFC 7523 §2.2).
+	// Confidential applications only; at most 10 keys per application.
+	AddApplicationKey(context.Context, *connect.Request[v1.AddApplicationKeyRequest]) (*connect.Response[v1.AddApplicationKeyResponse], error)
+	ListApplicationKeys(context.Context, *connect.Request[v1.ListApplicationKeysRequest]) (*connect.Response[v1.ListApplicationKeysResponse], error)
+	// RemoveApplicationKey deletes a key; it stops authenticating the client
+	// at once.
+	RemoveApplicationKey(context.Context, *connect.Request[v1.RemoveApplicationKeyRequest]) (*connect.Response[v1.RemoveApplicationKeyResponse], error)
 }
 
 // NewApplicationServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -213,6 +274,24 @@ func NewApplicationServiceHandler(svc ApplicationServiceHandler, opts ...connect
 		connect.WithSchema(applicationServiceMethods.ByName("RegenerateClientSecret")),
 		connect.WithHandlerOptions(opts...),
 	)
+	applicationServiceAddApplicationKeyHandler := connect.NewUnaryHandler(
+		ApplicationServiceAddApplicationKeyProcedure,
+		svc.AddApplicationKey,
+		connect.WithSchema(applicationServiceMethods.ByName("AddApplicationKey")),
+		connect.WithHandlerOptions(opts...),
+	)
+	applicationServiceListApplicationKeysHandler := connect.NewUnaryHandler(
+		ApplicationServiceListApplicationKeysProcedure,
+		svc.ListApplicationKeys,
+		connect.WithSchema(applicationServiceMethods.ByName("ListApplicationKeys")),
+		connect.WithHandlerOptions(opts...),
+	)
+	applicationServiceRemoveApplicationKeyHandler := connect.NewUnaryHandler(
+		ApplicationServiceRemoveApplicationKeyProcedure,
+		svc.RemoveApplicationKey,
+		connect.WithSchema(applicationServiceMethods.ByName("RemoveApplicationKey")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rampart.admin.v1.ApplicationService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ApplicationServiceCreateApplicationProcedure:
@@ -227,6 +306,12 @@ func NewApplicationServiceHandler(svc ApplicationServiceHandler, opts ...connect
 			applicationServiceDeleteApplicationHandler.ServeHTTP(w, r)
 		case ApplicationServiceRegenerateClientSecretProcedure:
 			applicationServiceRegenerateClientSecretHandler.ServeHTTP(w, r)
+		case ApplicationServiceAddApplicationKeyProcedure:
+			applicationServiceAddApplicationKeyHandler.ServeHTTP(w, r)
+		case ApplicationServiceListApplicationKeysProcedure:
+			applicationServiceListApplicationKeysHandler.ServeHTTP(w, r)
+		case ApplicationServiceRemoveApplicationKeyProcedure:
+			applicationServiceRemoveApplicationKeyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -258,4 +343,16 @@ func (UnimplementedApplicationServiceHandler) DeleteApplication(context.Context,
 
 func (UnimplementedApplicationServiceHandler) RegenerateClientSecret(context.Context, *connect.Request[v1.RegenerateClientSecretRequest]) (*connect.Response[v1.RegenerateClientSecretResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rampart.admin.v1.ApplicationService.RegenerateClientSecret is not implemented"))
+}
+
+func (UnimplementedApplicationServiceHandler) AddApplicationKey(context.Context, *connect.Request[v1.AddApplicationKeyRequest]) (*connect.Response[v1.AddApplicationKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rampart.admin.v1.ApplicationService.AddApplicationKey is not implemented"))
+}
+
+func (UnimplementedApplicationServiceHandler) ListApplicationKeys(context.Context, *connect.Request[v1.ListApplicationKeysRequest]) (*connect.Response[v1.ListApplicationKeysResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rampart.admin.v1.ApplicationService.ListApplicationKeys is not implemented"))
+}
+
+func (UnimplementedApplicationServiceHandler) RemoveApplicationKey(context.Context, *connect.Request[v1.RemoveApplicationKeyRequest]) (*connect.Response[v1.RemoveApplicationKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rampart.admin.v1.ApplicationService.RemoveApplicationKey is not implemented"))
 }
