@@ -228,7 +228,7 @@ func TestApplyMatchesKeysByContent(t *testing.T) {
 	testenv.EachBackend(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		svc := services(t, s)
-		k1, k2, k3, m1 := keyPEM(t, elliptic.P384()), keyPEM(t, elliptic.P256()), keyPEM(t, elliptic.P521()), keyPEM(t, elliptic.P256())
+		k1, k2, k3, m1 := keyPEM(t, nil), keyPEM(t, elliptic.P256()), keyPEM(t, nil), keyPEM(t, elliptic.P256())
 		doc := func(appKeys, machineKey string) *File {
 			t.Helper()
 			f, err := Parse([]byte(`

@@ -149,7 +149,7 @@ func yamlBlock(s string, n int) string {
 
 func TestValidateKeys(t *testing.T) {
 	t.Parallel()
-	p256, p384 := keyPEM(t, elliptic.P256()), keyPEM(t, elliptic.P384())
+	p256, p384, rsaKey := keyPEM(t, elliptic.P256()), keyPEM(t, elliptic.P384()), keyPEM(t, nil)
 	var many strings.Builder
 	for range 11 {
 		many.WriteString("                  - public-key: " + yamlBlock(keyPEM(t, elliptic.P256()), 22) + "\n")
@@ -191,8 +191,8 @@ instances:
                 client-id: worker
                 auth-method: private_key_jwt
                 keys:
-                  - public-key: ` + yamlBlock(p384, 22) + `
-                  - public-key: ` + yamlBlock(p384, 22) + `
+                  - public-key: ` + yamlBlock(rsaKey, 22) + `
+                  - public-key: ` + yamlBlock(rsaKey, 22) + `
                     expires-at: 2020-01-01T00:00:00Z
                   - public-key: ` + yamlBlock("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----", 22) + `
               - name: crowded
@@ -214,7 +214,7 @@ instances:
 	const org = "instances[0].organizations[0]."
 	for _, want := range []string{
 		org + "users[0]: machine-keys are for machine users",
-		org + "users[1].machine-keys[0]: public-key: machine keys must be RSA or ECDSA P-256, not EC P-384",
+		org + "users[1].machine-keys[0]: public-key: ECDSA keys must use the P-256 curve (ES256)",
 		org + "users[1].machine-keys[1]: expires-at: required",
 		org + "users[1].machine-keys[2]: expires-at: 2020-01-01T00:00:00Z is in the past",
 		org + "users[1].machine-keys[2]: public-key: is not PEM",

@@ -41,15 +41,15 @@ type PublicKey struct {
 	// or "EC P-256".
 	Type string
 	// RSA is set for RSA keys; Curve names the curve of ECDSA keys
-	// ("P-256", "P-384", "P-521") and is "" for RSA.
+	// ("P-256") and is "" for RSA.
 	RSA   bool
 	Curve string
 }
 
 // ParsePublicKey accepts one PKIX public key in PEM ("-----BEGIN PUBLIC
-// KEY-----"): RSA of 2048 to 8192 bits or ECDSA on P-256, P-384 or P-521,
-// the keys of the JWS algorithms RS256/384/512, PS256/384/512 and
-// ES256/384/512 (RFC 7518 §3.1). Surrounding white space is ignored. The
+// KEY-----"): RSA of 2048 to 8192 bits or ECDSA on P-256, the keys of the
+// JWS algorithms the token endpoint verifies client assertions with (RS256,
+// PS256, ES256; RFC 7518 §3.1). Surrounding white space is ignored. The
 // error is an iam.Invalid naming the field public_key_pem.
 func ParsePublicKey(in string) (*PublicKey, error) {
 	invalid := func(msg string) error {
@@ -85,14 +85,14 @@ func ParsePublicKey(in string) (*PublicKey, error) {
 		out.RSA, out.Type = true, fmt.Sprintf("RSA-%d", n)
 	case *ecdsa.PublicKey:
 		switch k.Curve {
-		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		case elliptic.P256():
 			out.Curve = k.Curve.Params().Name
 			out.Type = "EC " + out.Curve
 		default:
-			return nil, invalid("ECDSA keys must use the P-256, P-384 or P-521 curve")
+			return nil, invalid("ECDSA keys must use the P-256 curve (ES256)")
 		}
 	default:
-		return nil, invalid("must be an RSA (2048 bits or more) or ECDSA (P-256, P-384, P-521) key")
+		return nil, invalid("must be an RSA (2048 bits or more) or ECDSA P-256 key")
 	}
 	der, err := x509.MarshalPKIXPublicKey(key)
 	if err != nil {

@@ -67,8 +67,8 @@ func TestParsePublicKey(t *testing.T) {
 		problem string
 	}{
 		"P-256":              {p256, "EC P-256", ""},
-		"P-384":              {ecKey(t, elliptic.P384()), "EC P-384", ""},
-		"P-521":              {ecKey(t, elliptic.P521()), "EC P-521", ""},
+		"P-384":              {ecKey(t, elliptic.P384()), "", "P-256 curve"},
+		"P-521":              {ecKey(t, elliptic.P521()), "", "P-256 curve"},
 		"RSA-2048":           {rsaKey(t, 2048), "RSA-2048", ""},
 		"CRLF and indent":    {"\r\n  " + strings.ReplaceAll(p256, "\n", "\r\n") + "  \n", "EC P-256", ""},
 		"empty":              {"  ", "", "required"},
@@ -77,7 +77,7 @@ func TestParsePublicKey(t *testing.T) {
 		"two blocks":         {p256 + p256, "", "exactly one PEM block"},
 		"garbage DER":        {string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte("nope")})), "", "not a valid PKIX"},
 		"RSA-1024":           {rsaKey(t, 1024), "", "2048 to 8192 bits"},
-		"P-224":              {ecKey(t, elliptic.P224()), "", "P-256, P-384 or P-521"},
+		"P-224":              {ecKey(t, elliptic.P224()), "", "P-256 curve"},
 		"Ed25519":            {pemOf(t, edPub), "", "must be an RSA"},
 		"too long":           {strings.Repeat("A", 17<<10), "", "too long"},
 		"trailing text only": {p256 + "\nhello", "", "exactly one PEM block"},
@@ -134,7 +134,7 @@ func TestApplicationKeys(t *testing.T) {
 		// Keys are stored canonically; the event names the key, not its
 		// material. A confidential application that still uses a secret
 		// may get keys ahead of switching.
-		p384 := ecKey(t, elliptic.P384())
+		p384 := ecKey(t, elliptic.P256())
 		exp := time.Now().Add(24 * time.Hour)
 		k1, err := f.svc.AddApplicationKey(ctx, "admin-1", f.in.ID, f.org.ID, p.ID, api.ID, "\n"+strings.ReplaceAll(p384, "\n", "\r\n"), exp)
 		if err != nil {
@@ -152,7 +152,7 @@ func TestApplicationKeys(t *testing.T) {
 		if len(evs) != 2 || evs[0].AggregateType != iam.AggregateApplication || evs[0].AggregateID != api.ID || evs[0].Actor != "admin-1" {
 			t.Fatalf("added events %+v", evs)
 		}
-		if pl := payload(t, evs[0]); pl["key_id"] != k1.ID || pl["key_type"] != "EC P-384" || pl["client_id"] != api.ClientID || pl["expires_at"] == nil ||
+		if pl := payload(t, evs[0]); pl["key_id"] != k1.ID || pl["key_type"] != "EC P-256" || pl["client_id"] != api.ClientID || pl["expires_at"] == nil ||
 			strings.Contains(string(evs[0].Payload), "BEGIN") {
 			t.Fatalf("payload %s", evs[0].Payload)
 		}
