@@ -16,6 +16,10 @@ import (
 
 var errInactive = errors.New("token inactive")
 
+// errNoUserinfo: a valid token that userinfo does not serve (no user, or
+// not issued for OpenID Connect).
+var errNoUserinfo = errors.New("the token has no user or was not issued with scope openid")
+
 // rawClaims returns the claims of the JWT being introspected, revoked or
 // presented to userinfo — the library has verified its signature, expiry
 // and issuer before storage sees it — or nil for an opaque token.
@@ -133,11 +137,8 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	if err != nil {
 		return err
 	}
-	if v.userID == "" {
-		return errors.New("the token has no user")
-	}
-	if !slices.Contains(v.scopes, oidc.ScopeOpenID) {
-		return errors.New("the token was not issued for OpenID Connect (scope openid)")
+	if v.userID == "" || !slices.Contains(v.scopes, oidc.ScopeOpenID) {
+		return errNoUserinfo
 	}
 	u, err := s.user(ctx, v.userID)
 	if err != nil {

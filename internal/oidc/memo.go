@@ -11,6 +11,8 @@ import (
 // response that builds an access token, an ID token and a refresh token
 // reads the user and their roles once.
 type memo struct {
+	// apps holds the applications by client ID (nil: unknown or inactive).
+	apps  map[string]*iam.Application
 	users map[string]*iam.User
 	roles map[string]map[string][]string
 	// machine is the machine user authenticated by client_credentials.
@@ -23,7 +25,7 @@ type memo struct {
 type memoKey struct{}
 
 func withMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, memoKey{}, &memo{users: map[string]*iam.User{}, roles: map[string]map[string][]string{}})
+	return context.WithValue(ctx, memoKey{}, newMemo())
 }
 
 // memoFrom returns the request's memo, or a fresh one that remembers
@@ -32,5 +34,9 @@ func memoFrom(ctx context.Context) *memo {
 	if m, ok := ctx.Value(memoKey{}).(*memo); ok {
 		return m
 	}
-	return &memo{users: map[string]*iam.User{}, roles: map[string]map[string][]string{}}
+	return newMemo()
+}
+
+func newMemo() *memo {
+	return &memo{apps: map[string]*iam.Application{}, users: map[string]*iam.User{}, roles: map[string]map[string][]string{}}
 }

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -127,6 +128,9 @@ func New(o Options) (*Provider, error) {
 	p := &Provider{op: provider, srv: srv, st: st, scheme: scheme, log: o.Log}
 	inner := op.RegisterLegacyServer(srv, op.AuthorizeCallbackHandler(provider))
 	p.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if postOnly(w, r) {
+			return // answered
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxProtocolBody)
 		}
@@ -134,6 +138,40 @@ func New(o Options) (*Provider, error) {
 	})
 	p.pages = newPages(p)
 	return p, nil
+}
+
+// postOnly answers a request to an endpoint that takes its parameters in
+// a POST body only — token, introspection, revocation and device
+// authorization — if it is not such a POST, and reports whether it did.
+// RFC 6749 §3.2 requires POST at the token endpoint and §2.3.1 forbids
+// credentials in the request URI, where they would reach access logs; the
+// library would take them from the query of any method. CORS preflights
+// (OPTIONS) pass.
+func postOnly(w http.ResponseWriter, r *http.Request) bool {
+	switch r.URL.Path {
+	case PathToken, PathIntrospect, PathRevoke, PathDeviceAuthz:
+	default:
+		return false
+	}
+	switch {
+	case r.Method == http.MethodOptions:
+		return false
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", "POST")
+		writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("use POST"))
+		return true
+	case r.URL.RawQuery != "":
+		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("parameters belong in the request body, not the URI"))
+		return true
+	}
+	return false
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, e *oidc.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(e)
 }
 
 // Issuer returns the issuer for a request: the external URL's scheme and

@@ -3,7 +3,11 @@ package oidc
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"slices"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -19,31 +23,100 @@ type server struct {
 	st       *storage
 }
 
+// VerifyAuthRequest is the library's, with a stricter redirect URI rule
+// for loopback redirects: the library lets a native client's loopback
+// redirect URI differ from the registered one in scheme, host and port,
+// RFC 8252 §7.3 only in the port. A redirect URI that is not registered is
+// refused without redirecting (RFC 6749 §4.1.2.1).
+func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthRequest]) (*op.ClientRequest[oidc.AuthRequest], error) {
+	cr, err := s.LegacyServer.VerifyAuthRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if uri := cr.Data.RedirectURI; uri != "" && !slices.Contains(cr.Client.RedirectURIs(), uri) && !loopbackRedirect(cr.Client.RedirectURIs(), uri) {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is not registered for this client")
+	}
+	return cr, nil
+}
+
+// loopbackRedirect reports whether uri is a registered loopback redirect
+// URI with another port (RFC 8252 §7.3): http, the same IP literal, path
+// and query, no user info or fragment.
+func loopbackRedirect(registered []string, uri string) bool {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		return false
+	}
+	for _, reg := range registered {
+		ru, err := url.Parse(reg)
+		if err == nil && ru.Scheme == "http" && ru.Hostname() == u.Hostname() && ru.Path == u.Path && ru.RawQuery == u.RawQuery {
+			return true
+		}
+	}
+	return false
+}
+
 // VerifyClient authenticates the client at the token, revocation and
 // device endpoints and enforces its registered grant types (RFC 6749
 // §5.2 unauthorized_client). Client assertions (private_key_jwt) are
-// accepted for every grant, client_credentials included.
+// accepted for every grant, client_credentials included. A failed client
+// authentication is invalid_client with status 401 (RFC 6749 §5.2).
 func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
 	grant := r.Form.Get("grant_type")
+	if grant == iam.GrantTokenExchange && !s.provider.GrantTypeTokenExchangeSupported() {
+		return nil, oidc.ErrUnsupportedGrantType().WithDescription("token exchange is not supported")
+	}
 	var c op.Client
 	var err error
 	if r.Data.ClientAssertionType == oidc.ClientAssertionTypeJWTAssertion {
-		c, err = op.AuthorizePrivateJWTKey(ctx, r.Data.ClientAssertion, s.provider)
-		if err == nil && c.AuthMethod() != oidc.AuthMethodPrivateKeyJWT {
-			err = oidc.ErrInvalidClient().WithDescription("the client does not authenticate with private_key_jwt")
-		}
+		c, err = s.clientAssertion(ctx, r.Data.ClientAssertion)
 	} else {
 		c, err = s.LegacyServer.VerifyClient(ctx, r)
 	}
 	if err != nil {
-		var oe *oidc.Error
-		if errors.As(err, &oe) {
-			return nil, err
+		oe := new(oidc.Error)
+		if !errors.As(err, &oe) {
+			oe = oidc.ErrInvalidClient().WithParent(err)
 		}
-		return nil, oidc.ErrInvalidClient().WithParent(err)
+		if oe.ErrorType == oidc.InvalidClient {
+			return nil, op.NewStatusError(oe, http.StatusUnauthorized)
+		}
+		return nil, err
 	}
 	if ac, ok := c.(*appClient); ok && grant != "" && !ac.allowsGrant(grant) {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("the grant type is not enabled for this client")
+	}
+	return c, nil
+}
+
+// clientAssertion authenticates a client by its assertion (RFC 7523 §2.2,
+// private_key_jwt): signed by one of the application's keys, iss = sub =
+// client ID, aud the issuer or the token endpoint (§3).
+func (s *server) clientAssertion(ctx context.Context, assertion string) (op.Client, error) {
+	issuer := op.IssuerFromContext(ctx)
+	aud := issuer
+	var claims oidc.JWTTokenRequest
+	if _, err := oidc.ParseToken(assertion, &claims); err == nil &&
+		!slices.Contains(claims.Audience, issuer) && slices.Contains(claims.Audience, issuer+PathToken) {
+		aud = issuer + PathToken
+	}
+	req, err := op.VerifyJWTAssertion(ctx, assertion, op.NewJWTProfileVerifier(s.st, aud, time.Hour, time.Second))
+	if err != nil {
+		if isFault(err) {
+			return nil, serverError(err)
+		}
+		return nil, oidc.ErrInvalidClient().WithParent(err)
+	}
+	c, err := s.st.GetClientByClientID(ctx, req.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	if c.AuthMethod() != oidc.AuthMethodPrivateKeyJWT {
+		return nil, oidc.ErrInvalidClient().WithDescription("the client does not authenticate with private_key_jwt")
 	}
 	return c, nil
 }
@@ -83,8 +156,12 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 // users: the assertion is signed with one of the user's keys and its
 // issuer and subject are the user's ID.
 func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
-	req, err := op.VerifyJWTAssertion(ctx, r.Data.Assertion, s.provider.JWTProfileVerifier(ctx))
+	verifier := op.NewJWTProfileVerifier(machineKeys{s.st}, op.IssuerFromContext(ctx), time.Hour, time.Second)
+	req, err := op.VerifyJWTAssertion(ctx, r.Data.Assertion, verifier)
 	if err != nil {
+		if isFault(err) {
+			return nil, serverError(err)
+		}
 		return nil, oidc.ErrInvalidGrant().WithParent(err).WithDescription("assertion invalid")
 	}
 	if req.Issuer != req.Subject {
@@ -112,6 +189,15 @@ func (s *server) DeviceAuthorization(ctx context.Context, r *op.ClientRequest[oi
 	if ac, ok := r.Client.(*appClient); !ok || !ac.allowsGrant(iam.GrantDeviceCode) {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("the device flow is not enabled for this client")
 	}
+	// Unknown scopes are dropped, as at the authorization endpoint (the
+	// library stores the device request's scopes as given).
+	r.Data.Scopes = slices.DeleteFunc(slices.Clone(r.Data.Scopes), func(sc string) bool {
+		switch sc {
+		case oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess:
+			return false
+		}
+		return !scopeAllowed(sc)
+	})
 	for range 3 {
 		resp, err := s.LegacyServer.DeviceAuthorization(ctx, r)
 		if errors.Is(err, op.ErrDuplicateUserCode) {
@@ -122,20 +208,44 @@ func (s *server) DeviceAuthorization(ctx context.Context, r *op.ClientRequest[oi
 	return nil, op.NewStatusError(oidc.ErrServerError().WithDescription("could not draw a unique user code"), http.StatusServiceUnavailable)
 }
 
-// Introspect (RFC 7662) lets storage see the token itself.
+// Introspect (RFC 7662) lets storage see the token itself. A caller that
+// fails to authenticate gets invalid_client with status 401 (§2.1).
 func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
 	memoFrom(ctx).rawToken = r.Data.Token
-	return s.LegacyServer.Introspect(ctx, r)
+	resp, err := s.LegacyServer.Introspect(ctx, r)
+	var oe *oidc.Error
+	if err != nil && errors.As(err, &oe) && (oe.ErrorType == oidc.InvalidClient || oe.ErrorType == oidc.UnauthorizedClient) {
+		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithParent(err), http.StatusUnauthorized)
+	}
+	return resp, err
 }
 
-// UserInfo lets storage see the token itself.
+// UserInfo lets storage see the token itself. A token that is revoked,
+// expired, of a deactivated user or of another issuer is invalid_token
+// with status 401 (RFC 6750 §3.1), not the library's 403; a valid token
+// without a user or without scope openid is insufficient_scope (403).
 func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
 	memoFrom(ctx).rawToken = r.Data.AccessToken
-	return s.LegacyServer.UserInfo(ctx, r)
+	resp, err := s.LegacyServer.UserInfo(ctx, r)
+	switch {
+	case err == nil:
+		return resp, nil
+	case errors.Is(err, errNoUserinfo):
+		return nil, op.NewStatusError(&oidc.Error{ErrorType: "insufficient_scope", Description: errNoUserinfo.Error()}, http.StatusForbidden)
+	case isFault(err):
+		return nil, op.NewStatusError(oidc.ErrServerError().WithParent(err), http.StatusInternalServerError)
+	}
+	return nil, op.NewStatusError(&oidc.Error{ErrorType: "invalid_token", Description: "the access token is invalid"}, http.StatusUnauthorized)
 }
 
 // Revocation (RFC 7009) lets storage see the token itself.
+//
+// The token_type_hint is ignored: the library trusts a hint of
+// "access_token" and then never finds a refresh token, which it reports as
+// revoked; RFC 7009 §2.1 requires the search to extend to every type.
+// Telling the types apart costs nothing (refresh tokens have a prefix).
 func (s *server) Revocation(ctx context.Context, r *op.ClientRequest[oidc.RevocationRequest]) (*op.Response, error) {
 	memoFrom(ctx).rawToken = r.Data.Token
+	r.Data.TokenTypeHint = ""
 	return s.LegacyServer.Revocation(ctx, r)
 }

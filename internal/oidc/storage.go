@@ -61,14 +61,26 @@ func serverError(err error) error {
 	return oidc.ErrServerError().WithParent(err)
 }
 
-// isFault reports whether err is a fault of ours rather than bad input.
+// isFault reports whether err is a fault of ours rather than bad input:
+// an iam.Error with code Internal or Unavailable (the services report every
+// fault so), an OAuth server_error, or a request without an instance.
+// Plain errors of this package (unknown client, wrong secret, inactive
+// token) are the caller's problem.
 func isFault(err error) bool {
-	switch iam.ErrorCode(err) {
-	case iam.Internal, iam.Unavailable:
-		return true
+	var ie *iam.Error
+	if errors.As(err, &ie) {
+		return ie.Code == iam.Internal || ie.Code == iam.Unavailable
 	}
-	return false
+	var oe *oidc.Error
+	if errors.As(err, &oe) {
+		return oe.ErrorType == oidc.ServerError
+	}
+	return errors.Is(err, errNoInstance)
 }
+
+// errUnknownClient is the error for a client ID that names no active
+// application of the instance.
+var errUnknownClient = &iam.Error{Code: iam.NotFound, Message: "unknown client"}
 
 // grantError maps a token-service error to the OAuth error.
 func grantError(err error) error {
@@ -81,22 +93,36 @@ func grantError(err error) error {
 	return serverError(err)
 }
 
-// app returns the active application with that client ID.
+// app returns the active application with that client ID. The answer is
+// remembered for the request, an unknown client's too: a machine user's
+// client_credentials request asks for its login name several times.
 func (s *storage) app(ctx context.Context, clientID string) (*iam.Application, error) {
 	inst, err := instanceID(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if clientID == "" || len(clientID) > iam.MaxClientIDLength {
-		return nil, errors.New("unknown client")
+		return nil, errUnknownClient
+	}
+	m := memoFrom(ctx)
+	if a, ok := m.apps[clientID]; ok {
+		if a == nil {
+			return nil, errUnknownClient
+		}
+		return a, nil
 	}
 	a, err := s.projects.GetApplicationByClientID(ctx, inst, clientID)
-	if err != nil {
+	switch {
+	case err != nil && isFault(err):
 		return nil, err
+	case err != nil:
+		m.apps[clientID] = nil
+		return nil, fmt.Errorf("%w: %w", errUnknownClient, err)
+	case a.State != iam.StateActive:
+		m.apps[clientID] = nil
+		return nil, fmt.Errorf("%w: application %s is inactive", errUnknownClient, a.ID)
 	}
-	if a.State != iam.StateActive {
-		return nil, fmt.Errorf("application %s is inactive", a.ID)
-	}
+	m.apps[clientID] = a
 	return a, nil
 }
 
@@ -313,6 +339,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	}
 	var refresh string
 	if g.refresh != nil {
+		// RFC 6749 §6: a refresh may narrow the new access token's scope,
+		// but the new refresh token's scope is the old one's.
+		grant.Scopes = g.refresh.Scopes
 		refresh, err = s.tokens.RotateRefreshToken(ctx, g.refresh, grant, a.RefreshTokenLifetime)
 	} else {
 		refresh, err = s.tokens.IssueRefreshToken(ctx, grant, a.RefreshTokenLifetime)
@@ -398,8 +427,25 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 			return oidc.ErrUnauthorizedClient().WithDescription("the token was issued to another client")
 		}
 		exp = claims.Expiration.AsTime()
+	} else {
+		// An opaque token: its record names the client (RFC 7009 §2.1:
+		// only the client it was issued to may revoke it).
+		st, err := s.tokens.Status(ctx, inst, tokenOrID, "", true)
+		if err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		if st.Opaque == nil {
+			return nil // expired or revoked already
+		}
+		if st.Opaque.ClientID != clientID {
+			return oidc.ErrUnauthorizedClient().WithDescription("the token was issued to another client")
+		}
 	}
-	if err := s.tokens.RevokeAccessToken(ctx, inst, tokenOrID, exp); err != nil {
+	revoke := s.tokens.RevokeAccessToken
+	if !exp.IsZero() {
+		revoke = s.tokens.RevokeSignedAccessToken // a JWT: no record to delete
+	}
+	if err := revoke(ctx, inst, tokenOrID, exp); err != nil {
 		return oidc.ErrServerError().WithParent(err)
 	}
 	return nil
@@ -462,7 +508,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 		if isFault(err) {
 			return nil, serverError(err)
 		}
-		return nil, err
+		return nil, oidc.ErrInvalidClient().WithParent(err)
 	}
 	return &appClient{app: a, loginURL: s.loginURL}, nil
 }
@@ -552,37 +598,52 @@ func (s *storage) JWTProfileTokenType(context.Context, op.TokenRequest) (op.Acce
 	return op.AccessTokenTypeJWT, nil
 }
 
-// GetKeyByIDAndClientID returns the public key that verifies a JWT
-// assertion: an application's key (private_key_jwt client
-// authentication) or a machine user's key (JWT bearer grant, where the
-// assertion's issuer is the user's ID).
+// GetKeyByIDAndClientID returns the public key of an application that
+// verifies its client assertion (private_key_jwt client authentication,
+// RFC 7523 §2.2). Only application keys: machine users' keys verify JWT
+// bearer grants (machineKeys), so that neither kind of key can stand in
+// for the other when a client ID equals a user ID.
 func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
 	inst, err := instanceID(ctx)
 	if err != nil {
 		return nil, serverError(err)
 	}
-	var pemKey string
-	if a, err := s.app(ctx, clientID); err == nil {
-		k, err := s.projects.GetApplicationKey(ctx, inst, a.ID, keyID)
-		if err != nil {
-			return nil, err
-		}
-		if !k.ExpiresAt.IsZero() && !s.tokens.Now().Before(k.ExpiresAt) {
-			return nil, errors.New("application key expired")
-		}
-		pemKey = k.PublicKeyPEM
-	} else {
-		k, err := s.users.MachineKey(ctx, inst, clientID, keyID)
-		if err != nil {
-			return nil, err
-		}
-		pemKey = k.PublicKeyPEM
+	a, err := s.app(ctx, clientID)
+	if err != nil {
+		return nil, err
 	}
+	k, err := s.projects.GetApplicationKey(ctx, inst, a.ID, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if !k.ExpiresAt.IsZero() && !s.tokens.Now().Before(k.ExpiresAt) {
+		return nil, errors.New("application key expired")
+	}
+	return jsonWebKey(k.PublicKeyPEM, keyID)
+}
+
+func jsonWebKey(pemKey, keyID string) (*jose.JSONWebKey, error) {
 	pub, err := parsePublicKeyPEM(pemKey)
 	if err != nil {
 		return nil, err
 	}
 	return &jose.JSONWebKey{Key: pub, KeyID: keyID, Use: "sig"}, nil
+}
+
+// machineKeys looks up machine users' keys for JWT bearer assertions
+// (RFC 7523 §2.1), whose issuer is the user's ID.
+type machineKeys struct{ s *storage }
+
+func (m machineKeys) GetKeyByIDAndClientID(ctx context.Context, keyID, userID string) (*jose.JSONWebKey, error) {
+	inst, err := instanceID(ctx)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	k, err := m.s.users.MachineKey(ctx, inst, userID, keyID)
+	if err != nil {
+		return nil, err
+	}
+	return jsonWebKey(k.PublicKeyPEM, keyID)
 }
 
 func (s *storage) ValidateJWTProfileScopes(ctx context.Context, userID string, scopes []string) ([]string, error) {
@@ -644,14 +705,18 @@ func (s *storage) roleProjects(ctx context.Context, clientID string, scopes []st
 // roles returns the user's active roles in the projects ({project: roles}),
 // read once per request.
 func (s *storage) roles(ctx context.Context, userID, clientID string, scopes []string) (map[string][]string, error) {
-	projects := s.roleProjects(ctx, clientID, scopes)
-	if len(projects) == 0 || userID == "" {
+	if userID == "" {
 		return nil, nil
 	}
 	m := memoFrom(ctx)
 	key := userID + "\x00" + clientID + "\x00" + strings.Join(scopes, " ")
 	if r, ok := m.roles[key]; ok {
 		return r, nil
+	}
+	projects := s.roleProjects(ctx, clientID, scopes)
+	if len(projects) == 0 {
+		m.roles[key] = nil
+		return nil, nil
 	}
 	inst, err := instanceID(ctx)
 	if err != nil {

@@ -265,6 +265,17 @@ func (s *Service) RevokeAccessToken(ctx context.Context, instanceID, tokenID str
 	return store.DomainError(err, "token")
 }
 
+// RevokeSignedAccessToken revokes one JWT access token by ID until it
+// expires: a revocation record, one statement (a JWT has no record to
+// delete, unlike an opaque token: RevokeAccessToken).
+func (s *Service) RevokeSignedAccessToken(ctx context.Context, instanceID, tokenID string, expiresAt time.Time) error {
+	if expiresAt.IsZero() {
+		expiresAt = s.clock().Add(MaxSignedTokenLifetime)
+	}
+	err := s.st.RevocationCreate(ctx, &store.RevocationCreateParams{InstanceID: instanceID, ID: tokenID, ExpiresAt: expiresAt})
+	return store.DomainError(err, "token")
+}
+
 // RevokeUserClient ends a user's grants to one client (RP-initiated
 // logout): every refresh-token family of the pair is revoked, with the
 // access tokens of those families.
