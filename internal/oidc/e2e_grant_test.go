@@ -237,7 +237,7 @@ func testDeviceFlow(t *testing.T, w, _ *world) {
 		}
 		// Tokens are handed out once.
 		r := poll(t, da.DeviceCode)
-		if r.status != http.StatusBadRequest || r.str("access_token") != "" || r.str("error") == "" {
+		if r.status != http.StatusBadRequest || r.str("access_token") != "" || r.str("error") != "invalid_grant" {
 			t.Errorf("second poll: %d %s", r.status, r.body)
 		}
 		if r := w.refresh(t, w.device, tok.RefreshToken); r.status != http.StatusOK {
@@ -272,7 +272,7 @@ func testDeviceFlow(t *testing.T, w, _ *world) {
 				t.Errorf("unknown code %q: %d %s", code, r.status, r.body)
 			}
 		}
-		wantOAuthError(t, poll(t, "unknown-device-code"), http.StatusBadRequest, "access_denied")
+		wantOAuthError(t, poll(t, "unknown-device-code"), http.StatusBadRequest, "invalid_grant")
 	})
 	t.Run("WrongPassword", func(t *testing.T) {
 		t.Parallel()
@@ -337,6 +337,10 @@ func testTokenEndpointErrors(t *testing.T, w, _ *world) {
 		{"TwoAuthMethods", url.Values{"grant_type": {"client_credentials"}, "client_id": {"api"}, "client_secret": {w.api.secret}}, basic("api", w.api.secret), 400, "invalid_request"},
 		{"BadAssertionType", url.Values{"grant_type": {"client_credentials"}, "client_assertion": {"x"}, "client_assertion_type": {"nope"}}, nil, 400, "invalid_request"},
 		{"PublicClientSecretless", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {spaRedirect}, "client_id": {"spa"}}, nil, 400, "invalid_grant"},
+		// The registered token_endpoint_auth_method is enforced: api is
+		// client_secret_basic, so its secret in the body is refused.
+		{"BasicClientSecretInBody", url.Values{"grant_type": {"client_credentials"}, "client_id": {"api"}, "client_secret": {w.api.secret}}, nil, 401, "invalid_client"},
+		{"PostClientSecretInHeader", url.Values{"grant_type": {"client_credentials"}}, basic("post", w.post.secret), 401, "invalid_client"},
 		{"ConfidentialWithoutSecret", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {webRedirect}, "client_id": {"web"}}, nil, 401, "invalid_client"},
 	}
 	for _, c := range cases {
@@ -345,6 +349,13 @@ func testTokenEndpointErrors(t *testing.T, w, _ *world) {
 			wantOAuthError(t, w.h.post(t, tokenURL, c.form, c.header), c.status, c.code)
 		})
 	}
+	t.Run("PostClientSecretInBody", func(t *testing.T) {
+		t.Parallel()
+		r := w.h.post(t, tokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {"post"}, "client_secret": {w.post.secret}}, nil)
+		if r.status != http.StatusOK || r.str("access_token") == "" {
+			t.Errorf("client_secret_post: %d %s", r.status, r.body)
+		}
+	})
 	t.Run("OversizedBody", func(t *testing.T) {
 		t.Parallel()
 		r := w.h.post(t, tokenURL, url.Values{"grant_type": {"client_credentials"}, "pad": {strings.Repeat("a", 70<<10)}}, basic("api", w.api.secret))

@@ -407,6 +407,8 @@ type world struct {
 	svcKeyID  string
 
 	web, spa, native, api, pkjwt, opaque, device *app
+	// post is an api app registered for client_secret_post.
+	post *app
 	// webOpaque is a web app with opaque access tokens.
 	webOpaque *app
 }
@@ -517,6 +519,7 @@ func (h *harness) seed(t testing.TB, name, host string, minimal bool) *world {
 	w.spa = newApp(&iam.Application{ClientID: "spa", Type: iam.AppTypeSPA, RedirectURIs: []string{spaRedirect}})
 	w.native = newApp(&iam.Application{ClientID: "native", Type: iam.AppTypeNative, RedirectURIs: []string{nativeRedirect}})
 	w.opaque = newApp(&iam.Application{ClientID: "opaque", Type: iam.AppTypeAPI, AccessTokenFormat: iam.TokenFormatOpaque})
+	w.post = newApp(&iam.Application{ClientID: "post", Type: iam.AppTypeAPI, AuthMethod: iam.AuthClientSecretPost})
 	w.webOpaque = newApp(&iam.Application{ClientID: "webopaque", Type: iam.AppTypeWeb, AccessTokenFormat: iam.TokenFormatOpaque, RedirectURIs: []string{webOpaqueRedirect}})
 	w.device = newApp(&iam.Application{ClientID: "device", Type: iam.AppTypeNative, GrantTypes: []string{iam.GrantDeviceCode, iam.GrantRefreshToken}})
 	w.pkjwt = newApp(&iam.Application{ClientID: "pkjwt", Type: iam.AppTypeWeb, AuthMethod: iam.AuthPrivateKeyJWT,

@@ -87,10 +87,62 @@ func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCreden
 		}
 		return nil, err
 	}
-	if ac, ok := c.(*appClient); ok && grant != "" && !ac.allowsGrant(grant) {
-		return nil, oidc.ErrUnauthorizedClient().WithDescription("the grant type is not enabled for this client")
+	if ac, ok := c.(*appClient); ok {
+		if err := registeredMethod(ac, r); err != nil {
+			return nil, op.NewStatusError(err, http.StatusUnauthorized)
+		}
+		if grant != "" && !ac.allowsGrant(grant) {
+			return nil, oidc.ErrUnauthorizedClient().WithDescription("the grant type is not enabled for this client")
+		}
 	}
 	return c, nil
+}
+
+// registeredMethod enforces the client's registered authentication method
+// (token_endpoint_auth_method, OpenID Connect Dynamic Client Registration
+// §2): a client registered for client_secret_basic must not send its secret
+// in the body, one registered for client_secret_post not in the header.
+func registeredMethod(c *appClient, r *op.Request[op.ClientCredentials]) error {
+	inBody := r.Form.Get("client_secret") != ""
+	switch c.app.AuthMethod {
+	case iam.AuthClientSecretBasic:
+		if inBody {
+			return oidc.ErrInvalidClient().WithDescription("the client is registered for client_secret_basic: send the secret in the Authorization header")
+		}
+	case iam.AuthClientSecretPost:
+		if !inBody && r.Data.ClientSecret != "" {
+			return oidc.ErrInvalidClient().WithDescription("the client is registered for client_secret_post: send the secret in the request body")
+		}
+	}
+	return nil
+}
+
+// DeviceToken answers a device's poll (RFC 8628 §3.4, §3.5) like the
+// library, but with the right error for a device code that is unknown,
+// another client's or already redeemed (invalid_grant; the library says
+// access_denied, which the RFC keeps for a user's refusal).
+func (s *server) DeviceToken(ctx context.Context, r *op.ClientRequest[oidc.DeviceAccessTokenRequest]) (*op.Response, error) {
+	if ac, ok := r.Client.(*appClient); !ok || !ac.allowsGrant(iam.GrantDeviceCode) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("the device flow is not enabled for this client")
+	}
+	state, err := s.st.GetDeviceAuthorizatonState(ctx, r.Client.GetID(), r.Data.DeviceCode)
+	switch {
+	case err != nil && isFault(err):
+		return nil, err
+	case err != nil:
+		return nil, oidc.ErrInvalidGrant().WithDescription("the device code is unknown or was already used").WithParent(err)
+	case state.Denied:
+		return nil, oidc.ErrAccessDenied().WithDescription("the user denied the request")
+	case state.Done:
+		resp, err := op.CreateDeviceTokenResponse(ctx, state, s.provider, r.Client)
+		if err != nil {
+			return nil, err
+		}
+		return op.NewResponse(resp), nil
+	case !s.st.tokens.Now().Before(state.Expires):
+		return nil, oidc.ErrExpiredDeviceCode()
+	}
+	return nil, oidc.ErrAuthorizationPending()
 }
 
 // clientAssertion authenticates a client by its assertion (RFC 7523 §2.2,

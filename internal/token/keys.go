@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -40,8 +41,11 @@ type KeyOptions struct {
 	Algorithm string
 	// Rotation is how long a key signs; default 30 days.
 	Rotation time.Duration
-	// Lead is how long a new key is published in JWKS before it signs, so
-	// that verifiers that cache the key set know it in time; default 24h.
+	// Lead is how long before the end of a key's window its successor is
+	// published in JWKS, so that verifiers that cache the key set know it
+	// in time; default 24h. Ensure must run at least every Lead/4 (the
+	// job leader does) for the successor to be published at least 3/4 Lead
+	// ahead.
 	Lead time.Duration
 	// Refresh is the safety limit on how long a node trusts its in-memory
 	// key set without reloading it (besides invalidations); default 5m.
@@ -85,8 +89,9 @@ type KeySet struct {
 }
 
 // Signer returns the key that signs at now: the newest key whose signing
-// window contains now; if none does (the rotation job is overdue), the
-// newest key that has started signing, so that issuance never stops.
+// window contains now; if none does (the rotation is overdue, which Set
+// repairs at once), the newest key that has started signing, so that
+// issuance does not stop for the moments until the successor exists.
 func (s *KeySet) Signer(now time.Time) *Key {
 	var fallback *Key
 	for i := len(s.Keys) - 1; i >= 0; i-- {
@@ -119,6 +124,9 @@ type Keys struct {
 	mu    sync.Mutex
 	set   *KeySet
 	stale bool
+	// repairing is set while a background Ensure repairs an overdue
+	// rotation.
+	repairing atomic.Bool
 }
 
 // NewKeys returns a key manager. Call Ensure before serving.
@@ -166,7 +174,29 @@ func (k *Keys) Set(ctx context.Context) (*KeySet, error) {
 		return nil, err
 	}
 	k.set, k.stale = set, false
+	k.repairIfOverdue(set, now)
 	return set, nil
+}
+
+// repairIfOverdue runs Ensure in the background when no key's window
+// contains now: whichever node notices first creates the successor (the
+// unique generation keeps it to one), so an overdue rotation lasts
+// moments, not until the next periodic run.
+func (k *Keys) repairIfOverdue(set *KeySet, now time.Time) {
+	if s := set.Signer(now); s != nil && now.Before(s.NotAfter) {
+		return
+	}
+	if !k.repairing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer k.repairing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := k.Ensure(ctx); err != nil {
+			k.log.Warn("repairing an overdue signing key rotation failed", "err", err)
+		}
+	}()
 }
 
 func (k *Keys) load(ctx context.Context, now time.Time) (*KeySet, error) {
@@ -225,13 +255,17 @@ func (k *Keys) Ensure(ctx context.Context) error {
 	case newest == nil:
 		// The very first key: nothing was ever signed, so it may sign at once.
 		notBefore = now
+	case !now.Before(newest.NotAfter):
+		// Overdue (no node ran the rotation, e.g. the cluster was down over
+		// the end of the window): the successor signs at once. Waiting a
+		// lead time would let the old key sign past its window, and its
+		// tokens could outlive its publication.
+		notBefore = now
+		k.log.Warn("signing key rotation overdue: the new key signs at once", "overdue", now.Sub(newest.NotAfter).String())
 	case newest.NotAfter.Sub(now) <= k.opts.Lead:
-		// Publish the successor now; it signs from the end of the newest
-		// key's window, but never less than Lead from now.
+		// Publish the successor now; it takes over exactly where the newest
+		// key's window ends, so no key ever signs outside its window.
 		notBefore = newest.NotAfter
-		if min := now.Add(k.opts.Lead); notBefore.Before(min) {
-			notBefore = min
-		}
 	default:
 		k.setLoaded(set)
 		return nil
