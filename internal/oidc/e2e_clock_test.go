@@ -25,7 +25,7 @@ func TestProviderClock(t *testing.T) {
 	for _, b := range testenv.Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
-			clock := &testClock{now: time.Now().UTC()}
+			clock := testenv.NewClock(time.Now().UTC())
 			keys := token.KeyOptions{Rotation: time.Hour, Lead: 10 * time.Minute, Refresh: 24 * time.Hour}
 			h := newHarness(t, b, testenv.NewStore(t, b), harnessOptions{now: clock.Now, keys: keys})
 			w := h.seed(t, "A", "tenant-a.test", true)
@@ -39,7 +39,7 @@ func TestProviderClock(t *testing.T) {
 
 // testExpiredAuthRequest: a login request expires after
 // token.AuthRequestLifetime.
-func testExpiredAuthRequest(t *testing.T, w *world, clock *testClock) {
+func testExpiredAuthRequest(t *testing.T, w *world, clock *testenv.Clock) {
 	r := w.h.get(t, w.oauth2Config(t, w.web, webRedirect, "openid").AuthCodeURL("st"), nil)
 	id := r.location(t, w.issuer).Query().Get("authRequestID")
 	clock.Add(token.AuthRequestLifetime + time.Second)
@@ -53,7 +53,7 @@ func testExpiredAuthRequest(t *testing.T, w *world, clock *testClock) {
 }
 
 // testExpiredCode: a code is redeemable for token.CodeLifetime.
-func testExpiredCode(t *testing.T, w *world, clock *testClock) {
+func testExpiredCode(t *testing.T, w *world, clock *testenv.Clock) {
 	cfg := w.oauth2Config(t, w.web, webRedirect, "openid")
 	code := w.code(t, cfg, "alice")
 	clock.Add(token.CodeLifetime + time.Second)
@@ -78,7 +78,7 @@ func (w *world) jwks(t *testing.T) []string {
 
 // testKeyRotation: a successor key is published Lead before it signs;
 // tokens of the old key verify with the JWKS until the key retires.
-func testKeyRotation(t *testing.T, w *world, clock *testClock, start time.Time) {
+func testKeyRotation(t *testing.T, w *world, clock *testenv.Clock, start time.Time) {
 	ctx := w.h.ctx(t)
 	verify := func(tok string) error {
 		// A fresh key set each time: no cached keys.

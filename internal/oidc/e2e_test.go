@@ -35,6 +35,7 @@ func TestProvider(t *testing.T) {
 			{"AdminAPI", testAdminAPI},
 			{"TokenEndpointErrors", testTokenEndpointErrors},
 			{"RoundTrips", testRoundTrips},
+			{"DiscoveryGolden", testDiscoveryGolden},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -58,30 +58,6 @@ func TestMain(m *testing.M) {
 	os.Exit(pgtest.Main(m))
 }
 
-// testClock is a clock a test moves forward by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Set(now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // probeHeader names the requests whose database round trips a test reads
 // back (harness.roundTrips); its value is a tag chosen by the test.
 const probeHeader = "X-Rampart-Test-Probe"
@@ -217,12 +193,6 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 	}
 	t.Cleanup(h.client.CloseIdleConnections)
 	return h
-}
-
-// flushCaches empties the node's caches, as an invalidation would.
-func (h *harness) flushCaches() {
-	h.bus.Suspend()
-	h.bus.Resume()
 }
 
 // issuer is the issuer of the instance with that domain.
@@ -734,7 +704,7 @@ func unverifiedClaims(t testing.TB, tok string) map[string]any {
 // jwtHeaderKID returns the key ID a JWT names.
 func jwtHeaderKID(t testing.TB, tok string) string {
 	t.Helper()
-	parsed, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	parsed, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,23 +18,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func keyring(t *testing.T) *crypto.Keyring {
 	t.Helper()
 	raw, err := crypto.GenerateMasterKey()
@@ -101,7 +84,7 @@ func TestEnsureCreatesOneKeyUnderRace(t *testing.T) {
 func TestRotation(t *testing.T) {
 	t.Parallel()
 	testenv.EachBackend(t, func(t *testing.T, s store.Store) {
-		c := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
+		c := testenv.NewClock(time.Now().UTC().Truncate(time.Microsecond))
 		opts := token.KeyOptions{Algorithm: token.ES256, Rotation: 10 * time.Hour, Lead: 2 * time.Hour, Refresh: time.Minute}
 		leader := token.NewKeys(s, keyring(t), opts, c.Now, nil)
 		ctx := t.Context()
@@ -176,7 +159,7 @@ func TestRotation(t *testing.T) {
 func TestOtherNodesReloadOnInvalidation(t *testing.T) {
 	t.Parallel()
 	testenv.EachBackend(t, func(t *testing.T, s store.Store) {
-		c := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
+		c := testenv.NewClock(time.Now().UTC().Truncate(time.Microsecond))
 		kr := keyring(t)
 		opts := token.KeyOptions{Rotation: 10 * time.Hour, Lead: 2 * time.Hour, Refresh: 24 * time.Hour}
 		a := token.NewKeys(s, kr, opts, c.Now, nil)
@@ -208,7 +191,7 @@ func TestOtherNodesReloadOnInvalidation(t *testing.T) {
 func TestOverdueRotation(t *testing.T) {
 	t.Parallel()
 	testenv.EachBackend(t, func(t *testing.T, s store.Store) {
-		c := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
+		c := testenv.NewClock(time.Now().UTC().Truncate(time.Microsecond))
 		k := token.NewKeys(s, keyring(t), token.KeyOptions{Rotation: time.Hour, Lead: time.Minute, Refresh: time.Second}, c.Now, nil)
 		if err := k.Ensure(t.Context()); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/rampartiam/rampart/internal/token"
 )
 
-func newService(t *testing.T, s store.Store, c *clock) (*token.Service, string) {
+func newService(t *testing.T, s store.Store, c *testenv.Clock) (*token.Service, string) {
 	t.Helper()
 	in, err := instance.New(s, c.Now).Create(t.Context(), "test", &iam.Instance{Name: "T", PrimaryDomain: iam.NewID()[24:] + ".test"})
 	if err != nil {
@@ -47,7 +47,7 @@ func newUser(t *testing.T, s store.Store, inst string) string {
 func TestRefreshRotationRace(t *testing.T) {
 	t.Parallel()
 	testenv.EachBackend(t, func(t *testing.T, s store.Store) {
-		c := &clock{now: time.Now().UTC()}
+		c := testenv.NewClock(time.Now().UTC())
 		svc, inst := newService(t, s, c)
 		ctx := t.Context()
 		g := &token.Grant{InstanceID: inst, FamilyID: iam.NewID(), ClientID: "app", Scopes: []string{"openid", "offline_access"}}
@@ -105,7 +105,7 @@ func TestRefreshRotationRace(t *testing.T) {
 func TestCodeSingleUse(t *testing.T) {
 	t.Parallel()
 	testenv.EachBackend(t, func(t *testing.T, s store.Store) {
-		c := &clock{now: time.Now().UTC()}
+		c := testenv.NewClock(time.Now().UTC())
 		svc, inst := newService(t, s, c)
 		ctx := t.Context()
 		r := &iam.AuthRequest{InstanceID: inst, ClientID: "app", RedirectURI: "https://app.example/cb", Scopes: []string{"openid"}, ResponseType: "code", MaxAge: -1}

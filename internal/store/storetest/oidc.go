@@ -584,7 +584,7 @@ func (b *bundle) testApplicationKeys(t *testing.T) {
 	}
 	key := func(appID string, expires time.Time) *iam.ApplicationKey {
 		return &iam.ApplicationKey{ID: iam.NewID(), InstanceID: f.in.ID, AppID: appID,
-			PublicKeyPEM: "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n", ExpiresAt: expires}
+			PublicKeyPEM: "-----BEGIN PUBLIC KEY-----\n" + iam.NewID() + "\n-----END PUBLIC KEY-----\n", ExpiresAt: expires}
 	}
 	get := func(instanceID, appID, id string) (*iam.ApplicationKey, error) {
 		return s.ApplicationKeyGet(ctx, &store.ApplicationKeyGetParams{InstanceID: instanceID, AppID: appID, ID: id})
@@ -610,6 +610,12 @@ func (b *bundle) testApplicationKeys(t *testing.T) {
 		return 1
 	})
 	sameValue(t, "keys of the application", list(app.ID), want)
+	// The same key cannot be registered twice for one application.
+	again := key(app.ID, time.Time{})
+	again.PublicKeyPEM = never.PublicKeyPEM
+	if _, err := create(again); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("the same key again: %v, want ErrAlreadyExists", err)
+	}
 	if keys := list(app2.ID); len(keys) != 0 {
 		t.Fatalf("other application has keys %v", keys)
 	}
