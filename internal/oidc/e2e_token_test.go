@@ -122,8 +122,8 @@ func testRevocation(t *testing.T, w, _ *world) {
 		if active(w.introspect(t, w.web, tok.AccessToken)) {
 			t.Error("revoked JWT still active")
 		}
-		if r := w.userinfo(t, tok.AccessToken); r.status != http.StatusUnauthorized {
-			t.Errorf("userinfo with a revoked token: %d %s", r.status, r.body)
+		if r := w.userinfo(t, tok.AccessToken); r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+			t.Errorf("userinfo with a revoked token: %d %v %s", r.status, r.header, r.body)
 		}
 		// Only that token: the grant's refresh token still works.
 		if r := w.refresh(t, w.web, tok.RefreshToken); r.status != http.StatusOK {

@@ -134,6 +134,9 @@ func New(o Options) (*Provider, error) {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxProtocolBody)
 		}
+		if r.URL.Path == PathUserinfo {
+			w = &bearerChallenge{ResponseWriter: w}
+		}
 		inner.ServeHTTP(w, r.WithContext(withMemo(r.Context())))
 	})
 	p.pages = newPages(p)
@@ -270,3 +273,22 @@ func (p *Provider) AdminAuthenticator(pat func(ctx context.Context, instanceID, 
 		return u, nil
 	}
 }
+
+// bearerChallenge adds the WWW-Authenticate challenge RFC 6750 §3 requires
+// of a protected resource's 401 and 403 answers (userinfo).
+type bearerChallenge struct {
+	http.ResponseWriter
+}
+
+func (b *bearerChallenge) WriteHeader(status int) {
+	switch status {
+	case http.StatusUnauthorized:
+		b.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case http.StatusForbidden:
+		b.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+	}
+	b.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (b *bearerChallenge) Unwrap() http.ResponseWriter { return b.ResponseWriter }
