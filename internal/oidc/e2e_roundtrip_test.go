@@ -124,17 +124,17 @@ func testRoundTrips(t *testing.T, w, _ *world) {
 	r = measure("authorize callback", cb.Path, rt(2, 4), func() *response { return send(http.MethodGet, cb.RequestURI(), nil, nil) })
 	code := r.location(t, w.issuer).Query().Get("code")
 	var tok *oauth2.Token
-	measure("code exchange (openid profile offline_access)", oidc.PathToken, rt(4, 8), func() *response {
+	measure("code exchange (openid profile offline_access)", oidc.PathToken, rt(3, 7), func() *response {
 		var err error
 		if tok, err = cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err != nil {
 			t.Fatalf("exchange: %v", err)
 		}
 		return &response{status: http.StatusOK}
 	})
-	measure("refresh (rotation)", oidc.PathToken, rt(7, 7), func() *response {
+	measure("refresh (rotation)", oidc.PathToken, rt(6, 6), func() *response {
 		return send(http.MethodPost, oidc.PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, basic("web", w.web.secret))
 	})
-	measure("userinfo", oidc.PathUserinfo, rt(3, 3), func() *response { return send(http.MethodGet, oidc.PathUserinfo, nil, bearer(tok.AccessToken)) })
+	measure("userinfo", oidc.PathUserinfo, rt(2, 2), func() *response { return send(http.MethodGet, oidc.PathUserinfo, nil, bearer(tok.AccessToken)) })
 	// With the roles of the client's own project: one more read.
 	rolesTok := w.tokens(t, w.web, webRedirect, "alice", "openid", oidc.ScopeOwnProjectRoles)
 	measure("userinfo (with roles)", oidc.PathUserinfo, rt(3, 3), func() *response {
@@ -151,7 +151,7 @@ func testRoundTrips(t *testing.T, w, _ *world) {
 		t.Fatal(err)
 	}
 	w.h.post(t, w.issuer+oidc.PathDevice, url.Values{"user_code": {da.UserCode}, "login_name": {"alice"}, "password": {password}, "decision": {"allow"}}, w.sameOrigin())
-	measure("device poll (approved)", oidc.PathToken, rt(3, 5), func() *response {
+	measure("device poll (approved)", oidc.PathToken, rt(2, 4), func() *response {
 		return send(http.MethodPost, oidc.PathToken, url.Values{"grant_type": {grantDeviceCode}, "device_code": {da.DeviceCode}, "client_id": {"device"}}, nil)
 	})
 

@@ -44,7 +44,7 @@ func testIntrospection(t *testing.T, w, _ *world) {
 	forAPI := w.tokens(t, w.web, webRedirect, "alice", "openid", audScope(w.apiProj.ID), rolesScope(w.apiProj.ID))
 	m := w.introspect(t, w.api, forAPI.AccessToken)
 	aud, _ := m["aud"].([]any)
-	if !active(m) || m["sub"] != w.alice.ID || m["client_id"] != "web" || m["iss"] != w.issuer || !slices.Contains(aud, any(w.apiProj.ID)) {
+	if !active(m) || m["sub"] != w.alice.ID || m["client_id"] != "web" || m["iss"] != w.issuer || !slices.Contains(aud, any(w.apiProj.ID)) || !slices.Contains(aud, any("api")) {
 		t.Errorf("introspection of a token for the api: %v", m)
 	}
 	if m["token_type"] != "Bearer" || m["exp"] == nil || m["iat"] == nil || !strings.Contains(m["scope"].(string), audScope(w.apiProj.ID)) {

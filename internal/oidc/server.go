@@ -227,7 +227,11 @@ func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGr
 		return nil, oidc.ErrInvalidGrant().WithDescription("the assertion's subject is not an active machine user")
 	}
 	scopes := serviceScopes(r.Data.Scope)
-	tr := &tokenRequest{subject: u.ID, clientID: u.ID, user: u, scopes: scopes, audience: audience(u.ID, "", scopes)}
+	aud, err := s.st.audience(ctx, u.ID, "", scopes)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	tr := &tokenRequest{subject: u.ID, clientID: u.ID, user: u, scopes: scopes, audience: aud}
 	resp, err := op.CreateJWTTokenResponse(ctx, tr, s.provider)
 	if err != nil {
 		return nil, err

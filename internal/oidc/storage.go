@@ -126,25 +126,53 @@ func (s *storage) app(ctx context.Context, clientID string) (*iam.Application, e
 	return a, nil
 }
 
-// audience is the aud of tokens for app: the client, its project, every
-// project named by a project scope, and the admin API if asked for.
-func audience(clientID, ownProject string, scopes []string) []string {
+// audience is the aud of tokens for a client: the client, its project and
+// every project named by a project scope — each project with the client IDs
+// of its active applications, so that an API application of the project
+// accepts the token by its own client ID — and the admin API if asked for.
+// Projects the instance does not have are left out. Project data is cached:
+// no round trip when warm.
+func (s *storage) audience(ctx context.Context, clientID, ownProject string, scopes []string) ([]string, error) {
 	aud := []string{clientID}
-	add := func(s string) {
-		if s != "" && !slices.Contains(aud, s) {
-			aud = append(aud, s)
+	add := func(v string) {
+		if v != "" && !slices.Contains(aud, v) {
+			aud = append(aud, v)
 		}
 	}
-	add(ownProject)
+	addProject := func(id string) error {
+		inst, err := instanceID(ctx)
+		if err != nil {
+			return err
+		}
+		pa, err := s.projects.ProjectAudience(ctx, inst, id)
+		switch {
+		case err != nil && isFault(err):
+			return err
+		case err != nil:
+			return nil // no such project: nothing to add
+		}
+		add(id)
+		for _, c := range pa.ClientIDs {
+			add(c)
+		}
+		return nil
+	}
+	if ownProject != "" {
+		if err := addProject(ownProject); err != nil {
+			return nil, err
+		}
+	}
 	for _, sc := range scopes {
 		if id, _, ok := projectScope(sc); ok {
-			add(id)
+			if err := addProject(id); err != nil {
+				return nil, err
+			}
 		}
 		if sc == ScopeAdmin {
 			add(AdminAudience)
 		}
 	}
-	return aud
+	return aud, nil
 }
 
 func (s *storage) authRequest(ctx context.Context, r *iam.AuthRequest) (*authRequest, error) {
@@ -152,7 +180,11 @@ func (s *storage) authRequest(ctx context.Context, r *iam.AuthRequest) (*authReq
 	if err != nil {
 		return nil, oidc.ErrInvalidClient().WithParent(err)
 	}
-	return &authRequest{AuthRequest: r, audience: audience(a.ClientID, a.ProjectID, r.Scopes)}, nil
+	aud, err := s.audience(ctx, a.ClientID, a.ProjectID, r.Scopes)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	return &authRequest{AuthRequest: r, audience: aud}, nil
 }
 
 // CreateAuthRequest stores a request the library has validated, after
@@ -198,7 +230,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err := s.tokens.CreateAuthRequest(ctx, r); err != nil {
 		return nil, serverError(err)
 	}
-	return &authRequest{AuthRequest: r, audience: audience(a.ClientID, a.ProjectID, r.Scopes)}, nil
+	aud, err := s.audience(ctx, a.ClientID, a.ProjectID, r.Scopes)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	return &authRequest{AuthRequest: r, audience: aud}, nil
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
@@ -583,14 +619,21 @@ func serviceScopes(scopes []string) []string {
 func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
 	scopes = serviceScopes(scopes)
 	if m := memoFrom(ctx); m.machine != nil && m.machine.LoginName == clientID {
-		return &tokenRequest{subject: m.machine.ID, clientID: clientID, user: m.machine, scopes: scopes,
-			audience: audience(clientID, "", scopes)}, nil
+		aud, err := s.audience(ctx, clientID, "", scopes)
+		if err != nil {
+			return nil, serverError(err)
+		}
+		return &tokenRequest{subject: m.machine.ID, clientID: clientID, user: m.machine, scopes: scopes, audience: aud}, nil
 	}
 	a, err := s.app(ctx, clientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidClient().WithParent(err)
 	}
-	return &tokenRequest{subject: clientID, clientID: clientID, scopes: scopes, audience: audience(clientID, a.ProjectID, scopes)}, nil
+	aud, err := s.audience(ctx, clientID, a.ProjectID, scopes)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	return &tokenRequest{subject: clientID, clientID: clientID, scopes: scopes, audience: aud}, nil
 }
 
 // JWTProfileTokenType: JWT bearer grants get JWT access tokens.
@@ -695,7 +738,7 @@ func (s *storage) roleProjects(ctx context.Context, clientID string, scopes []st
 	if slices.Contains(scopes, ScopeOwnProjectRoles) {
 		add(a.ProjectID)
 	} else if inst, err := instanceID(ctx); err == nil {
-		if p, err := s.projects.GetProject(ctx, inst, a.OrgID, a.ProjectID); err == nil && p.RoleAssertion {
+		if p, err := s.projects.ProjectAudience(ctx, inst, a.ProjectID); err == nil && p.RoleAssertion {
 			add(a.ProjectID)
 		}
 	}
@@ -856,7 +899,9 @@ func (s *storage) GetDeviceAuthorizatonState(ctx context.Context, clientID, devi
 			return nil, err
 		}
 		st.Done, st.Subject, st.AMR, st.AuthTime = true, d.UserID, d.AMR, d.AuthTime
-		st.Audience = audience(a.ClientID, a.ProjectID, d.Scopes)
+		if st.Audience, err = s.audience(ctx, a.ClientID, a.ProjectID, d.Scopes); err != nil {
+			return nil, err
+		}
 	case iam.DeviceDenied:
 		st.Denied = true
 	case iam.DeviceConsumed:

@@ -73,6 +73,11 @@ func (s *Service) CreateApplication(ctx context.Context, actor string, a *iam.Ap
 			return err
 		}
 		out = created
+		// Nothing caches the new client ID yet, but its project's audience
+		// (ProjectAudience) changes.
+		if err := invalidateApp(ctx, tx, created); err != nil {
+			return err
+		}
 		return appEvent(ctx, tx, actor, created, iam.EventAppCreated, map[string]any{"after": appSnapshot(created)}, now)
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {

@@ -131,6 +131,10 @@ func (s *Service) UpdateProject(ctx context.Context, actor string, p *iam.Projec
 			return err
 		}
 		out = after
+		// Role assertion and state are part of the cached ProjectAudience.
+		if err := tx.CacheInvalidate(ctx, store.TopicAppInstance, after.InstanceID); err != nil {
+			return err
+		}
 		return projectEvent(ctx, tx, actor, after, iam.EventProjectChanged,
 			map[string]any{"before": projectSnapshot(before), "after": projectSnapshot(after)}, now)
 	})

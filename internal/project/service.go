@@ -35,6 +35,9 @@ type Service struct {
 	secrets *crypto.SecretHasher
 	now     func() time.Time
 	apps    *cache.Cache[appKey, *iam.Application] // nil: no cache
+	// audiences caches ProjectAudience by (instance, project ID); nil: no
+	// cache.
+	audiences *cache.Cache[appKey, *store.ProjectAudience]
 }
 
 // appKey is the key of the application cache.
@@ -46,6 +49,19 @@ func New(s store.Store, o Options) *Service {
 		o.Now = time.Now
 	}
 	svc := &Service{store: s, secrets: o.Secrets, now: o.Now}
+	if c := cache.NewAttached[appKey, *store.ProjectAudience]("project_audience", o.Cache); c != nil {
+		svc.audiences = c
+		// Any change to an application or project of an instance drops the
+		// instance's entries: such changes are rare, audiences are small.
+		dropInstance := func(instanceID string) {
+			c.DeleteFunc(func(k appKey, _ *store.ProjectAudience) bool { return instanceID == "" || k.instanceID == instanceID })
+		}
+		o.Cache.Bus.Handle(store.TopicAppClient, func(key string) {
+			instanceID, _, _ := store.SplitAppClientKey(key)
+			dropInstance(instanceID)
+		})
+		o.Cache.Bus.Handle(store.TopicAppInstance, dropInstance)
+	}
 	if c := cache.NewAttached[appKey, *iam.Application]("app_by_client_id", o.Cache); c != nil {
 		svc.apps = c
 		o.Cache.Bus.Handle(store.TopicAppClient, func(key string) {

@@ -94,6 +94,12 @@ type OIDCQueries interface {
 	// (or ID) exists: another node created that key first.
 	SigningKeyCreate(ctx context.Context, p *SigningKeyCreateParams) error
 
+	// ProjectAudience returns what tokens need of a project: whether it
+	// asserts roles, and the client IDs of its active applications (sorted),
+	// which join the audience of tokens for the project. One statement;
+	// ErrNotFound if the instance has no such project.
+	ProjectAudience(ctx context.Context, p *ProjectAudienceParams) (*ProjectAudience, error)
+
 	// ApplicationKeyCreate inserts a key of an application (ErrNotFound if
 	// the application does not exist in the instance).
 	ApplicationKeyCreate(ctx context.Context, p *ApplicationKeyCreateParams) (*iam.ApplicationKey, error)
@@ -305,4 +311,18 @@ type ApplicationKeyDeleteParams struct {
 	InstanceID string
 	AppID      string
 	ID         string
+}
+
+// ProjectAudienceParams select a project of an instance (of any
+// organization).
+type ProjectAudienceParams struct {
+	InstanceID string
+	ProjectID  string
+}
+
+// ProjectAudience is the answer of ProjectAudience.
+type ProjectAudience struct {
+	ProjectID     string
+	RoleAssertion bool
+	ClientIDs     []string
 }

@@ -497,3 +497,16 @@ func (q *queries) DeviceAuthorizationDeleteExpired(ctx context.Context, p *store
 func (q *queries) SigningKeyDeleteRetired(ctx context.Context, p *store.DeleteBatchParams) (int, error) {
 	return q.deleteExpired(ctx, "oidc_signing_keys", "retire_at", p)
 }
+
+// ProjectAudience implements store.Queries.
+func (q *queries) ProjectAudience(ctx context.Context, p *store.ProjectAudienceParams) (*store.ProjectAudience, error) {
+	out := &store.ProjectAudience{ProjectID: p.ProjectID}
+	err := q.db.QueryRow(ctx, `SELECT p.role_assertion,
+			COALESCE((SELECT array_agg(client_id ORDER BY client_id COLLATE "C") FROM applications
+				WHERE instance_id = p.instance_id AND project_id = p.id AND state = 'active'), '{}')
+		FROM projects p WHERE p.instance_id = $1 AND p.id = $2`, p.InstanceID, p.ProjectID).Scan(&out.RoleAssertion, &out.ClientIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: project audience: %w", mapErr(err))
+	}
+	return out, nil
+}

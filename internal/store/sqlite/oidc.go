@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -622,4 +623,22 @@ func (q *queries) DeviceAuthorizationDeleteExpired(ctx context.Context, p *store
 // SigningKeyDeleteRetired implements store.OIDCCleanupQueries.
 func (q *queries) SigningKeyDeleteRetired(ctx context.Context, p *store.DeleteBatchParams) (int, error) {
 	return q.deleteExpired(ctx, "oidc_signing_keys", "retire_at", p)
+}
+
+// ProjectAudience implements store.Queries.
+func (q *queries) ProjectAudience(ctx context.Context, p *store.ProjectAudienceParams) (*store.ProjectAudience, error) {
+	var roleAssertion bool
+	var clients string
+	err := q.db.QueryRowContext(ctx, `SELECT p.role_assertion,
+			(SELECT json_group_array(client_id) FROM (SELECT client_id FROM applications
+				WHERE instance_id = p.instance_id AND project_id = p.id AND state = 'active' ORDER BY client_id))
+		FROM projects p WHERE p.instance_id = ? AND p.id = ?`, p.InstanceID, p.ProjectID).Scan(&roleAssertion, &clients)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: project audience: %w", mapErr(err))
+	}
+	out := &store.ProjectAudience{ProjectID: p.ProjectID, RoleAssertion: roleAssertion}
+	if err := json.Unmarshal([]byte(clients), &out.ClientIDs); err != nil {
+		return nil, fmt.Errorf("sqlite: project audience: %w", err)
+	}
+	return out, nil
 }

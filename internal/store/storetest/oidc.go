@@ -64,6 +64,7 @@ func (b *bundle) testOIDC(t *testing.T) {
 	t.Run("DeviceAuthorizations", b.testDeviceAuthorizations)
 	t.Run("SigningKeys", b.testSigningKeys)
 	t.Run("ApplicationKeys", b.testApplicationKeys)
+	t.Run("ProjectAudience", b.testProjectAudience)
 	t.Run("UserDeleteCascades", b.testOIDCUserDeleteCascades)
 	t.Run("CleanupInBatches", b.testOIDCCleanup)
 }
@@ -678,4 +679,43 @@ func (b *bundle) testOIDCUserDeleteCascades(t *testing.T) {
 	// Rows of other users, and pending ones without a user, stay.
 	must[*iam.RefreshToken](t)(s.RefreshTokenGetByHash(ctx, &store.RefreshTokenGetByHashParams{InstanceID: f.in.ID, TokenHash: kept.TokenHash}))
 	must[*iam.DeviceAuthorization](t)(s.DeviceAuthorizationGetByUserCode(ctx, &store.DeviceAuthorizationGetByUserCodeParams{InstanceID: f.in.ID, UserCode: pending.UserCode, Now: at}))
+}
+
+// testProjectAudience: a project's role assertion and the sorted client IDs
+// of its active applications, in one statement, within the instance only.
+func (b *bundle) testProjectAudience(t *testing.T) {
+	t.Parallel()
+	f, ctx := b.oidcFixture(t), t.Context()
+	s := f.s
+	get := func(instanceID, projectID string) (*store.ProjectAudience, error) {
+		return s.ProjectAudience(ctx, &store.ProjectAudienceParams{InstanceID: instanceID, ProjectID: projectID})
+	}
+	p := &iam.Project{ID: iam.NewID(), InstanceID: f.in.ID, OrgID: f.org.ID, Name: "Asserting", RoleAssertion: true, State: iam.StateActive}
+	p = must[*iam.Project](t)(s.ProjectCreate(ctx, &store.ProjectCreateParams{Project: p, Now: now()}))
+	empty := must[*store.ProjectAudience](t)(get(f.in.ID, p.ID))
+	if !empty.RoleAssertion || len(empty.ClientIDs) != 0 || empty.ProjectID != p.ID {
+		t.Fatalf("project without applications = %+v", empty)
+	}
+	var want []string
+	for _, id := range []string{"zeta", "alpha", "Mid"} {
+		a := newApp(f.in.ID, f.org.ID, p.ID)
+		a.ClientID = id + "-" + p.ID
+		must[*iam.Application](t)(s.ApplicationCreate(ctx, &store.ApplicationCreateParams{Application: a, Now: now()}))
+		want = append(want, a.ClientID)
+	}
+	inactive := newApp(f.in.ID, f.org.ID, p.ID)
+	inactive.State = iam.StateInactive
+	must[*iam.Application](t)(s.ApplicationCreate(ctx, &store.ApplicationCreateParams{Application: inactive, Now: now()}))
+	other := mustCreateProject(t, s, f.in.ID, f.org.ID)
+	mustCreateApp(t, s, f.in.ID, f.org.ID, other.ID)
+	slices.Sort(want)
+	got := must[*store.ProjectAudience](t)(get(f.in.ID, p.ID))
+	sameValue(t, "client IDs", got.ClientIDs, want)
+	if other := must[*store.ProjectAudience](t)(get(f.in.ID, other.ID)); other.RoleAssertion || len(other.ClientIDs) != 1 {
+		t.Fatalf("other project = %+v", other)
+	}
+	_, err := get(f.other.ID, p.ID)
+	wantErr(t, err, store.ErrNotFound)
+	_, err = get(f.in.ID, iam.NewID())
+	wantErr(t, err, store.ErrNotFound)
 }
