@@ -62,6 +62,9 @@ type Queries interface {
 	CleanupQueries
 	OIDCQueries
 	OIDCCleanupQueries
+	EmailQueries
+	PolicyQueries
+	LoginQueries
 }
 
 // InstanceQueries store instances.

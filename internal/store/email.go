@@ -1,0 +1,4 @@
+package store
+
+// EmailQueries is being written; see the issue of the hosted login.
+type EmailQueries interface{}
