@@ -2,12 +2,14 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/rampartiam/rampart/internal/bootstrap"
 	"github.com/rampartiam/rampart/internal/cache"
 	"github.com/rampartiam/rampart/internal/config"
 	"github.com/rampartiam/rampart/internal/crypto"
+	"github.com/rampartiam/rampart/internal/login"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/server"
 	"github.com/rampartiam/rampart/internal/store"
@@ -16,7 +18,7 @@ import (
 
 // newOIDC wires the OpenID Provider: the token service, the signing keys
 // (reloaded on every node when the leader rotates them) and the provider.
-func newOIDC(cfg *config.Config, st store.Store, kr *crypto.Keyring, svc bootstrap.Services, bus *cache.Bus, log *slog.Logger) (*oidc.Provider, *token.Keys, error) {
+func newOIDC(cfg *config.Config, st store.Store, kr *crypto.Keyring, svc bootstrap.Services, bus *cache.Bus, log *slog.Logger) (*oidc.Provider, *token.Keys, *token.Service, error) {
 	tokens := token.New(st, svc.Secrets, nil, log)
 	keys := token.NewKeys(st, kr, token.KeyOptions{
 		Algorithm: cfg.OIDC.SigningAlgorithm, Rotation: cfg.OIDC.KeyRotation, Lead: cfg.OIDC.KeyLead, Refresh: cfg.Cache.TTL,
@@ -27,7 +29,7 @@ func newOIDC(cfg *config.Config, st store.Store, kr *crypto.Keyring, svc bootstr
 		Users: svc.Users, Projects: svc.Projects, Tokens: tokens, Keys: keys, Keyring: kr, Secrets: svc.Secrets,
 		ExternalURL: cfg.ResolvedExternalURL(), Log: log,
 	})
-	return p, keys, err
+	return p, keys, tokens, err
 }
 
 // keyCheckInterval is how often the job leader checks whether a signing
@@ -37,10 +39,19 @@ func keyCheckInterval(cfg *config.Config) time.Duration {
 	return min(time.Hour, max(time.Second, cfg.OIDC.KeyLead/4))
 }
 
-// mountOIDC mounts the provider's endpoints and pages behind instance
-// resolution.
-func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, log *slog.Logger) {
-	for pattern, h := range p.Routes() {
-		srv.Handle(pattern, withTenant(svc.Instances, h, log))
+// mountOIDC mounts the provider's endpoints and the hosted login pages
+// behind instance resolution.
+func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tokens *token.Service, log *slog.Logger) error {
+	pages, err := login.New(login.Options{
+		AuthRequests: tokens, Users: svc.Users, Apps: svc.Projects, CallbackURL: p.CallbackURL, Log: log,
+	})
+	if err != nil {
+		return err
 	}
+	for _, routes := range []map[string]http.Handler{p.Routes(), pages.Routes()} {
+		for pattern, h := range routes {
+			srv.Handle(pattern, withTenant(svc.Instances, h, log))
+		}
+	}
+	return nil
 }

@@ -94,7 +94,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	// Caches of read-mostly data, invalidated across nodes by the listener.
 	bus := cache.NewBus()
 	svc := newServices(cfg, st, keyring, log, cache.Config{Size: cfg.Cache.Size, TTL: cfg.Cache.TTL, Registerer: reg, Bus: bus})
-	provider, keys, err := newOIDC(cfg, st, keyring, svc, bus, log)
+	provider, keys, tokens, err := newOIDC(cfg, st, keyring, svc, bus, log)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,9 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 		},
 	})
 	mountAPI(srv, svc, provider, registry, log)
-	mountOIDC(srv, svc, provider, log)
+	if err := mountOIDC(srv, svc, provider, tokens, log); err != nil {
+		return err
+	}
 	if err := srv.Listen(); err != nil {
 		return usageError("cannot listen on %s: %v; set --http-addr (RAMPART_HTTP_ADDR) to a free address", cfg.HTTPAddr, errors.Unwrap(err))
 	}

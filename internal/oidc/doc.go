@@ -13,14 +13,17 @@
 //	/oauth/userinfo /oauth/keys         userinfo, JWKS
 //	/oauth/end_session                  RP-initiated logout
 //	/oauth/device_authorization         RFC 8628
-//	/ui/login /ui/device /ui/logged-out minimal pages (until the hosted login)
+//
+// The pages the flows send the browser to (/ui/login, /ui/device,
+// /ui/logged-out; the Path* constants) are served by internal/login, which
+// returns to CallbackURL once the user has authenticated.
 //
 // Files: storage.go implements op.Storage and its optional interfaces;
 // server.go overrides the library's LegacyServer where Rampart is stricter
 // (grant types per client, PKCE downgrade, JWT bearer for machine users,
 // device user-code collisions); introspect.go decides whether a token is
 // active with one database round trip; client.go and request.go adapt
-// Rampart's types to the library's; pages.go renders the pages.
+// Rampart's types to the library's.
 //
 // It imports the services (user, project, token), crypto, reqctx and the
 // domain; never a store backend.

@@ -459,5 +459,32 @@ func testLoginPage(t *testing.T, w, _ *world) {
 				t.Errorf("login page without %s", k)
 			}
 		}
+		csp := r.header.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("CSP %q lacks %q", csp, want)
+			}
+		}
+		if strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("CSP %q allows scripts or inline code", csp)
+		}
+	})
+	t.Run("TwoSteps", func(t *testing.T) {
+		t.Parallel()
+		id := start(t)
+		// Step one names the user; every name, existing or not, gets the
+		// same password step: the page reveals no accounts.
+		for _, name := range []string{"alice", "nobody-" + id} {
+			r := w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {id}, "login_name": {name}}, w.sameOrigin())
+			if r.status != http.StatusOK || !strings.Contains(string(r.body), `id="password"`) || !strings.Contains(string(r.body), name) {
+				t.Errorf("step one for %q: %d %s", name, r.status, r.body)
+			}
+		}
+		// German for a German browser.
+		h := w.sameOrigin()
+		h.Set("Accept-Language", "de-DE,de;q=0.9")
+		if r := w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"alice"}}, h); !strings.Contains(string(r.body), "Passwort") {
+			t.Errorf("German password step: %s", r.body)
+		}
 	})
 }

@@ -37,6 +37,7 @@ import (
 	rcrypto "github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/instance"
+	"github.com/rampartiam/rampart/internal/login"
 	"github.com/rampartiam/rampart/internal/member"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/org"
@@ -152,6 +153,13 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 
 	mux := http.NewServeMux()
 	for pattern, handler := range h.provider.Routes() {
+		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))
+	}
+	pages, err := login.New(login.Options{AuthRequests: h.tokens, Users: h.users, Apps: h.projects, CallbackURL: h.provider.CallbackURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pattern, handler := range pages.Routes() {
 		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))
 	}
 	api.Mount(api.Options{

@@ -63,7 +63,6 @@ type Provider struct {
 	srv     *server
 	st      *storage
 	handler http.Handler
-	pages   *pages
 	scheme  string
 	log     *slog.Logger
 }
@@ -139,7 +138,6 @@ func New(o Options) (*Provider, error) {
 		}
 		inner.ServeHTTP(w, r.WithContext(withMemo(r.Context())))
 	})
-	p.pages = newPages(p)
 	return p, nil
 }
 
@@ -187,9 +185,6 @@ func (p *Provider) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
 		PathDiscovery: p.handler,
 		"/oauth/":     p.handler,
-		PathLogin:     p.pages.login(),
-		PathDevice:    p.pages.device(),
-		PathLoggedOut: p.pages.loggedOut(),
 	}
 }
 
@@ -205,9 +200,9 @@ func (p *Provider) Ready(ctx context.Context) error {
 	return nil
 }
 
-// callbackURL is where the login page sends the browser once the user has
+// CallbackURL is where the login pages send the browser once the user has
 // authenticated: the library's authorize callback, which issues the code.
-func (p *Provider) callbackURL(r *http.Request, authRequestID string) string {
+func (p *Provider) CallbackURL(r *http.Request, authRequestID string) string {
 	ctx := op.ContextWithIssuer(r.Context(), p.Issuer(r))
 	return p.srv.AuthCallbackURL()(ctx, authRequestID)
 }

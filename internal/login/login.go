@@ -1,0 +1,365 @@
+package login
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/reqctx"
+)
+
+// Paths of the hosted login.
+const (
+	PathLogin     = "/ui/login"
+	PathDevice    = "/ui/device"
+	PathLoggedOut = "/ui/logged-out"
+	PathStatic    = "/ui/static/"
+)
+
+// AuthRequests is what the pages need of the protocol state
+// (token.Service).
+type AuthRequests interface {
+	AuthRequest(ctx context.Context, instanceID, id string) (*iam.AuthRequest, error)
+	CompleteAuthRequest(ctx context.Context, instanceID, id, userID string, amr []string) error
+	DeviceAuthorizationByUserCode(ctx context.Context, instanceID, userCode string) (*iam.DeviceAuthorization, error)
+	DecideDevice(ctx context.Context, instanceID, userCode string, approve bool, userID string, amr []string) error
+}
+
+// Users checks credentials (user.Service).
+type Users interface {
+	CheckPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, error)
+}
+
+// Apps finds the application behind a request (project.Service).
+type Apps interface {
+	GetApplicationByClientID(ctx context.Context, instanceID, clientID string) (*iam.Application, error)
+}
+
+// Branding is how the pages present an instance.
+type Branding struct {
+	// Name is the product name shown (default "Rampart").
+	Name string
+	// LogoURL is an https image URL, or "".
+	LogoURL string
+	// Color is the primary colour as #rrggbb, or "" for the default.
+	Color string
+}
+
+// Options configure the pages.
+type Options struct {
+	AuthRequests AuthRequests
+	Users        Users
+	Apps         Apps
+	// CallbackURL is where the browser goes once the user has
+	// authenticated for an authorization request (the provider's authorize
+	// callback, which issues the code).
+	CallbackURL func(r *http.Request, authRequestID string) string
+	// Branding returns the instance's branding; nil means the default.
+	Branding func(ctx context.Context, instanceID string) Branding
+	Log      *slog.Logger
+}
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Handler serves the hosted login pages.
+type Handler struct {
+	o       Options
+	pages   map[string]*template.Template
+	cssURL  string
+	csrf    *http.CrossOriginProtection
+	statics http.Handler
+}
+
+// New parses the templates and returns the pages.
+func New(o Options) (*Handler, error) {
+	if o.AuthRequests == nil || o.Users == nil || o.Apps == nil || o.CallbackURL == nil {
+		return nil, errors.New("login: AuthRequests, Users, Apps and CallbackURL are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{o: o, pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection()}
+	for _, name := range []string{"login_name", "password", "device", "message"} {
+		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		h.pages[name] = t
+	}
+	css, err := staticFiles.ReadFile("static/login.css")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(css)
+	h.cssURL = PathStatic + "login.css?v=" + hex.EncodeToString(sum[:6])
+	files := http.FileServerFS(staticFiles)
+	h.statics = http.StripPrefix("/ui", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	}))
+	h.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := pick(r)
+		h.render(w, r, http.StatusForbidden, &page{m: m, body: "message", Title: m.T("error.title"), Error: m.T("error.cross_site")})
+	}))
+	return h, nil
+}
+
+// Routes returns the handlers to mount, by pattern, behind the tenant
+// middleware.
+func (h *Handler) Routes() map[string]http.Handler {
+	return map[string]http.Handler{
+		PathLogin:     h.guard(h.login),
+		PathDevice:    h.guard(h.device),
+		PathLoggedOut: h.guard(h.loggedOut),
+		PathStatic:    h.statics,
+	}
+}
+
+// page is what a template renders.
+type page struct {
+	m    messages
+	body string
+
+	Title, Subtitle, Error, Message string
+	Action, AuthRequestID           string
+	LoginName, UserCode             string
+	Brand                           brandView
+	CSS, Nonce                      string
+}
+
+// T is the page's translation function.
+func (p *page) T(key string) string { return p.m.T(key) }
+
+type brandView struct {
+	Name, LogoURL, Color, Initial string
+}
+
+func (h *Handler) brand(ctx context.Context) brandView {
+	b := Branding{}
+	if h.o.Branding != nil {
+		if in := reqctx.Instance(ctx); in != nil {
+			b = h.o.Branding(ctx, in.ID)
+		}
+	}
+	if b.Name == "" {
+		b.Name = "Rampart"
+	}
+	if !validColor(b.Color) {
+		b.Color = ""
+	}
+	if !strings.HasPrefix(b.LogoURL, "https://") {
+		b.LogoURL = ""
+	}
+	return brandView{Name: b.Name, LogoURL: b.LogoURL, Color: b.Color, Initial: strings.ToUpper(b.Name[:1])}
+}
+
+func validColor(c string) bool {
+	if len(c) != 7 || c[0] != '#' {
+		return false
+	}
+	_, err := hex.DecodeString(c[1:])
+	return err == nil
+}
+
+// render writes a page with the security headers every page carries: a
+// strict Content-Security-Policy (styles only from here or with this
+// response's nonce, no scripts, no framing), no caching, no referrer.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *page) {
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	p.Nonce = base64.RawStdEncoding.EncodeToString(nonce[:])
+	p.CSS = h.cssURL
+	p.Brand = h.brand(r.Context())
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'nonce-"+p.Nonce+"'; img-src https: 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	if err := h.pages[p.body].ExecuteTemplate(w, "layout", p); err != nil {
+		h.o.Log.Error("render login page", "page", p.body, "err", err)
+	}
+}
+
+// guard applies CSRF protection (cross-origin POSTs are refused), a body
+// limit, the method check and the instance check to a page handler.
+func (h *Handler) guard(fn http.HandlerFunc) http.Handler {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := pick(r)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodPost:
+		default:
+			w.Header().Set("Allow", "GET, HEAD, POST")
+			h.render(w, r, http.StatusMethodNotAllowed, &page{m: m, body: "message", Title: m.T("error.title"), Error: m.T("error.method")})
+			return
+		}
+		if reqctx.Instance(r.Context()) == nil {
+			h.render(w, r, http.StatusInternalServerError, &page{m: m, body: "message", Title: m.T("error.title"), Error: m.T("error.unavailable")})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				h.render(w, r, http.StatusBadRequest, &page{m: m, body: "message", Title: m.T("error.title"), Error: m.T("error.bad_form")})
+				return
+			}
+		}
+		fn(w, r)
+	})
+	return h.csrf.Handler(inner)
+}
+
+// isFault reports whether err is a fault of ours (the database is down…)
+// rather than bad input.
+func isFault(err error) bool {
+	c := iam.ErrorCode(err)
+	return err != nil && (c == iam.Internal || c == iam.Unavailable)
+}
+
+const maxLoginName = 320
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	in := reqctx.Instance(ctx)
+	id := r.FormValue("authRequestID")
+	var req *iam.AuthRequest
+	var err error
+	if id != "" && len(id) <= 64 {
+		req, err = h.o.AuthRequests.AuthRequest(ctx, in.ID, id)
+	}
+	m := pick(r)
+	if req != nil {
+		m = pick(r, strings.Join(req.UILocales, " "))
+	}
+	p := &page{m: m, Title: m.T("sign_in.title"), Action: PathLogin, AuthRequestID: id}
+	switch {
+	case isFault(err):
+		p.body, p.Error = "message", m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
+		return
+	case req == nil:
+		p.body, p.Error = "message", m.T("sign_in.expired")
+		h.render(w, r, http.StatusBadRequest, p)
+		return
+	case req.Done:
+		p.body, p.Error = "message", m.T("sign_in.done")
+		h.render(w, r, http.StatusBadRequest, p)
+		return
+	}
+	if a, err := h.o.Apps.GetApplicationByClientID(ctx, in.ID, req.ClientID); err == nil {
+		p.Subtitle = m.Tf("sign_in.subtitle", a.Name)
+	}
+	if r.Method != http.MethodPost {
+		p.body, p.LoginName = "login_name", req.LoginHint
+		h.render(w, r, http.StatusOK, p)
+		return
+	}
+	p.LoginName = strings.TrimSpace(r.PostFormValue("login_name"))
+	if len(p.LoginName) > maxLoginName {
+		p.LoginName = ""
+	}
+	password, hasPassword := r.PostForm["password"]
+	switch {
+	case p.LoginName == "":
+		p.body = "login_name"
+		h.render(w, r, http.StatusOK, p)
+		return
+	case !hasPassword:
+		// Step two. Whether the login name exists is not revealed: every
+		// name gets the password step.
+		p.body = "password"
+		h.render(w, r, http.StatusOK, p)
+		return
+	}
+	u, err := h.o.Users.CheckPassword(ctx, in.ID, p.LoginName, password[0])
+	if err != nil {
+		p.body = "password"
+		status := http.StatusUnauthorized
+		p.Error = m.T("sign_in.bad_login")
+		if isFault(err) {
+			status, p.Error = http.StatusServiceUnavailable, m.T("error.unavailable")
+		}
+		h.render(w, r, status, p)
+		return
+	}
+	if err := h.o.AuthRequests.CompleteAuthRequest(ctx, in.ID, id, u.ID, []string{"pwd"}); err != nil {
+		p.body, p.Error = "message", m.T("sign_in.expired")
+		h.render(w, r, http.StatusBadRequest, p)
+		return
+	}
+	http.Redirect(w, r, h.o.CallbackURL(r, id), http.StatusSeeOther)
+}
+
+func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	in := reqctx.Instance(ctx)
+	m := pick(r)
+	p := &page{m: m, body: "device", Title: m.T("device.title"), Action: PathDevice, UserCode: r.FormValue("user_code")}
+	if len(p.UserCode) > 32 {
+		p.UserCode = ""
+	}
+	if r.Method != http.MethodPost {
+		h.render(w, r, http.StatusOK, p)
+		return
+	}
+	p.LoginName = strings.TrimSpace(r.PostFormValue("login_name"))
+	auth, err := h.o.AuthRequests.DeviceAuthorizationByUserCode(ctx, in.ID, p.UserCode)
+	if err != nil {
+		status := http.StatusBadRequest
+		p.Error = m.T("device.unknown")
+		if isFault(err) {
+			status, p.Error = http.StatusServiceUnavailable, m.T("error.unavailable")
+		}
+		h.render(w, r, status, p)
+		return
+	}
+	if a, err := h.o.Apps.GetApplicationByClientID(ctx, in.ID, auth.ClientID); err == nil {
+		p.Subtitle = m.Tf("device.asks", a.Name)
+	}
+	u, err := h.o.Users.CheckPassword(ctx, in.ID, p.LoginName, r.PostFormValue("password"))
+	if err != nil {
+		status := http.StatusUnauthorized
+		p.Error = m.T("sign_in.bad_login")
+		if isFault(err) {
+			status, p.Error = http.StatusServiceUnavailable, m.T("error.unavailable")
+		}
+		h.render(w, r, status, p)
+		return
+	}
+	approve := r.PostFormValue("decision") == "allow"
+	if err := h.o.AuthRequests.DecideDevice(ctx, in.ID, p.UserCode, approve, u.ID, []string{"pwd"}); err != nil {
+		status := http.StatusBadRequest
+		p.Error = m.T("device.unknown")
+		if isFault(err) {
+			status, p.Error = http.StatusServiceUnavailable, m.T("error.unavailable")
+		}
+		h.render(w, r, status, p)
+		return
+	}
+	msg := m.T("device.connected")
+	if !approve {
+		msg = m.T("device.denied")
+	}
+	h.render(w, r, http.StatusOK, &page{m: m, body: "message", Title: m.T("device.title"), Message: msg})
+}
+
+func (h *Handler) loggedOut(w http.ResponseWriter, r *http.Request) {
+	m := pick(r)
+	h.render(w, r, http.StatusOK, &page{m: m, body: "message", Title: m.T("logged_out.title"), Message: m.T("logged_out.message")})
+}

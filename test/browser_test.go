@@ -1,0 +1,192 @@
+package test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// browser starts headless Chromium for one test, with a fresh profile and
+// no outside network; .ci/run installs Debian's chromium.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			exe = p
+			break
+		}
+	}
+	if exe == "" {
+		t.Fatal("no Chromium on PATH: install Debian's chromium (.ci/run does)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// viewports are the widths every page is photographed at.
+var viewports = []struct {
+	name          string
+	width, height int64
+}{{"desktop", 1280, 800}, {"mobile", 390, 844}}
+
+// shoot saves screenshots of the current page at desktop and mobile width
+// under test/screenshots (ignored by git), for people to look at.
+func shoot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := filepath.Join("screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range viewports {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(v.width, v.height)); err != nil {
+			t.Fatalf("viewport %s: %v", v.name, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%s-%s.png", strings.ReplaceAll(t.Name(), "/", "-")+"-"+name, v.name))
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800))
+}
+
+// TestBrowserLogin drives the hosted login in real headless Chromium
+// through an OIDC authorization request: the login-name step, a wrong
+// password, the right one, the redirect to the relying party with a code
+// that go-oidc exchanges and verifies. Pages are photographed at desktop
+// and mobile width; German is served to a German browser.
+func TestBrowserLogin(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b backendEnv) {
+		cb := newCallbackServer(t)
+		initFile := renderOIDCInit(t, cb.URL)
+		addr := freeAddr(t)
+		n := startProc(t, append(b.env, "RAMPART_HTTP_ADDR="+addr), "start", "--init", initFile)
+		n.addr = addr
+		n.waitReady()
+		rp := newRelyingParty(t, "http://"+addr, cb.URL)
+		cfg := rp.webConfig()
+		state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+		authURL := cfg.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+
+		ctx := browser(t)
+		text := func(ctx context.Context, sel string) string {
+			t.Helper()
+			v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimSpace(v)
+		}
+		do := func(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+			t.Helper()
+			if err := chromedp.Do(ctx, steps...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		do(ctx, chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.ID("login_name")))
+		if h := text(ctx, "h1"); h != "Sign in" {
+			t.Fatalf("heading = %q", h)
+		}
+		shoot(t, ctx, "1-login-name")
+		do(ctx,
+			chromedp.SendKeys(chromedp.ID("login_name"), rpUser),
+			chromedp.Submit(chromedp.ID("login_name")),
+			chromedp.WaitVisible(chromedp.ID("password")),
+		)
+		shoot(t, ctx, "2-password")
+		do(ctx,
+			chromedp.SendKeys(chromedp.ID("password"), "wrong password"),
+			chromedp.Submit(chromedp.ID("password")),
+			chromedp.WaitVisible(chromedp.CSS("[role=alert]")),
+		)
+		if alert := text(ctx, "[role=alert]"); !strings.Contains(alert, "wrong") {
+			t.Fatalf("alert after a wrong password = %q", alert)
+		}
+		shoot(t, ctx, "3-wrong-password")
+		do(ctx,
+			chromedp.SendKeys(chromedp.ID("password"), rpPassword),
+			chromedp.Submit(chromedp.ID("password")),
+		)
+		// The browser follows redirects to the relying party; read its
+		// location until it has landed (a read during a navigation fails
+		// and is retried).
+		var landed string
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			loc, err := chromedp.Run(ctx, chromedp.Location())
+			if err == nil && strings.HasPrefix(loc, cb.URL+"/callback") {
+				landed = loc
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the browser did not reach the callback: at %q (%v)", loc, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		u, err := url.Parse(landed)
+		if err != nil || !strings.HasPrefix(landed, cb.URL+"/callback") || u.Query().Get("state") != state || u.Query().Get("code") == "" {
+			t.Fatalf("landed at %s", landed)
+		}
+		tok, err := cfg.Exchange(rp.ctx, u.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt, err := rp.provider.Verifier(&oidc.Config{ClientID: rpWebClient}).Verify(rp.ctx, idToken(t, tok))
+		if err != nil || idt.Nonce != nonce {
+			t.Fatalf("ID token: %v", err)
+		}
+
+		// The other pages, for the record, and German for a German request.
+		for _, p := range []struct{ name, path, want string }{
+			{"4-device", "/ui/device?user_code=BCDF-GHJK", "Connect a device"},
+			{"5-logged-out", "/ui/logged-out", "Signed out"},
+			{"6-expired-link", "/ui/login?authRequestID=nope", "Sign in"},
+		} {
+			do(ctx, chromedp.Navigate("http://"+addr+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
+			if h := text(ctx, "h1"); h != p.want {
+				t.Fatalf("%s: heading %q, want %q", p.path, h, p.want)
+			}
+			shoot(t, ctx, p.name)
+		}
+		do(ctx,
+			chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("ui_locales", "de"))),
+			chromedp.WaitVisible(chromedp.ID("login_name")),
+		)
+		if h := text(ctx, "h1"); h != "Anmelden" {
+			t.Fatalf("German heading = %q", h)
+		}
+		shoot(t, ctx, "7-login-name-de")
+	})
+}
