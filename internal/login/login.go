@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/reqctx"
@@ -65,7 +66,13 @@ type Options struct {
 	CallbackURL func(r *http.Request, authRequestID string) string
 	// Branding returns the instance's branding; nil means the default.
 	Branding func(ctx context.Context, instanceID string) Branding
-	Log      *slog.Logger
+	// AttemptsPerMinute is how many credential checks (password or device
+	// form posts) one client address may make per minute in an instance;
+	// nil or 0 means no limit.
+	AttemptsPerMinute func(instanceID string) int
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 //go:embed templates/*.html
@@ -81,6 +88,7 @@ type Handler struct {
 	cssURL  string
 	csrf    *http.CrossOriginProtection
 	statics http.Handler
+	limiter *ipLimiter
 }
 
 // New parses the templates and returns the pages.
@@ -92,6 +100,11 @@ func New(o Options) (*Handler, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{o: o, pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection()}
+	perMinute := o.AttemptsPerMinute
+	if perMinute == nil {
+		perMinute = func(string) int { return 0 }
+	}
+	h.limiter = newIPLimiter(perMinute, o.Now)
 	for _, name := range []string{"login_name", "password", "device", "message"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -287,6 +300,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, p)
 		return
 	}
+	if !h.limiter.allow(in.ID, r) {
+		h.tooMany(w, r, p)
+		return
+	}
 	u, err := h.o.Users.CheckPassword(ctx, in.ID, p.LoginName, password[0])
 	if err != nil {
 		p.body = "password"
@@ -319,6 +336,10 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.LoginName = strings.TrimSpace(r.PostFormValue("login_name"))
+	if !h.limiter.allow(in.ID, r) {
+		h.tooMany(w, r, p)
+		return
+	}
 	auth, err := h.o.AuthRequests.DeviceAuthorizationByUserCode(ctx, in.ID, p.UserCode)
 	if err != nil {
 		status := http.StatusBadRequest
@@ -357,6 +378,14 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
 		msg = m.T("device.denied")
 	}
 	h.render(w, r, http.StatusOK, &page{m: m, body: "message", Title: m.T("device.title"), Message: msg})
+}
+
+// tooMany answers a client over its attempt limit: 429 with Retry-After,
+// the form again, and a message that says what to do.
+func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, p *page) {
+	w.Header().Set("Retry-After", "60")
+	p.Error = p.m.T("error.too_many")
+	h.render(w, r, http.StatusTooManyRequests, p)
 }
 
 func (h *Handler) loggedOut(w http.ResponseWriter, r *http.Request) {
