@@ -36,6 +36,14 @@ type Options struct {
 	UserGrants    adminv1connect.UserGrantServiceHandler
 	// Cluster serves ClusterService (the node registry).
 	Cluster NodeLister
+	// Policies serves PolicyService (policyapi.NewPolicyServer).
+	Policies adminv1connect.PolicyServiceHandler
+	// Settings serves InstanceSettingsService
+	// (settingsapi.NewInstanceSettingsServer).
+	Settings adminv1connect.InstanceSettingsServiceHandler
+	// UserFactors serves UserFactorService
+	// (userapi.NewUserFactorServer).
+	UserFactors adminv1connect.UserFactorServiceHandler
 
 	// Logger receives internal errors with their request ID (default:
 	// discard).
@@ -93,6 +101,21 @@ func Mount(o Options, handle func(pattern string, h http.Handler)) {
 		clusterHandler = NewClusterServer(o.Cluster)
 	}
 	handle(adminv1connect.NewClusterServiceHandler(clusterHandler, opts...))
+	policies := o.Policies
+	if policies == nil {
+		policies = adminv1connect.UnimplementedPolicyServiceHandler{}
+	}
+	handle(adminv1connect.NewPolicyServiceHandler(policies, opts...))
+	settings := o.Settings
+	if settings == nil {
+		settings = adminv1connect.UnimplementedInstanceSettingsServiceHandler{}
+	}
+	handle(adminv1connect.NewInstanceSettingsServiceHandler(settings, opts...))
+	factors := o.UserFactors
+	if factors == nil {
+		factors = adminv1connect.UnimplementedUserFactorServiceHandler{}
+	}
+	handle(adminv1connect.NewUserFactorServiceHandler(factors, opts...))
 }
 
 // New returns the admin API as one handler (an http.ServeMux with every

@@ -83,6 +83,11 @@ var Rules = map[string]Rule{
 	c.UserServiceListMachineKeysProcedure:           {access.UserRead, Org},
 	c.UserServiceRemoveMachineKeyProcedure:          {access.UserCredentialWrite, Org},
 
+	// Second factors and lockout are credentials of the user.
+	c.UserFactorServiceListUserFactorsProcedure:  {access.UserRead, Org},
+	c.UserFactorServiceRemoveUserFactorProcedure: {access.UserCredentialWrite, Org},
+	c.UserFactorServiceUnlockUserProcedure:       {access.UserCredentialWrite, Org},
+
 	// Creating and listing projects acts on the organization: project
 	// roles apply to existing projects only.
 	c.ProjectServiceCreateProjectProcedure:      {access.ProjectWrite, Org},
@@ -119,10 +124,35 @@ var Rules = map[string]Rule{
 	c.UserGrantServiceUpdateUserGrantProcedure: {access.GrantWrite, Org},
 	c.UserGrantServiceDeleteUserGrantProcedure: {access.GrantWrite, Org},
 
+	// The request's instance's SMTP settings: instance owners change them
+	// (and send test e-mails, which costs and can annoy), viewers read.
+	c.InstanceSettingsServiceGetSMTPSettingsProcedure:    {access.InstanceRead, Instance},
+	c.InstanceSettingsServiceSetSMTPSettingsProcedure:    {access.InstanceWrite, Instance},
+	c.InstanceSettingsServiceDeleteSMTPSettingsProcedure: {access.InstanceWrite, Instance},
+	c.InstanceSettingsServiceSendTestEmailProcedure:      {access.InstanceWrite, Instance},
+
 	c.MembershipServiceAddMemberProcedure:    {access.MemberWrite, MemberTarget},
 	c.MembershipServiceListMembersProcedure:  {access.MemberRead, MemberTarget},
 	c.MembershipServiceUpdateMemberProcedure: {access.MemberWrite, MemberTarget},
 	c.MembershipServiceRemoveMemberProcedure: {access.MemberWrite, MemberTarget},
+
+	// Policies without org_id are the instance's: org.write on the
+	// instance is held by instance owners only, org.read by instance
+	// owners and viewers. With org_id they are that organization's
+	// override: its owners change it, its viewers read it.
+	c.PolicyServiceGetLoginPolicyProcedure:      {access.OrgRead, Org},
+	c.PolicyServiceSetLoginPolicyProcedure:      {access.OrgWrite, Org},
+	c.PolicyServiceResetLoginPolicyProcedure:    {access.OrgWrite, Org},
+	c.PolicyServiceGetPasswordPolicyProcedure:   {access.OrgRead, Org},
+	c.PolicyServiceSetPasswordPolicyProcedure:   {access.OrgWrite, Org},
+	c.PolicyServiceResetPasswordPolicyProcedure: {access.OrgWrite, Org},
+	c.PolicyServiceGetLockoutPolicyProcedure:    {access.OrgRead, Org},
+	c.PolicyServiceSetLockoutPolicyProcedure:    {access.OrgWrite, Org},
+	c.PolicyServiceResetLockoutPolicyProcedure:  {access.OrgWrite, Org},
+	// Branding is an instance setting.
+	c.PolicyServiceGetBrandingProcedure:   {access.InstanceRead, Instance},
+	c.PolicyServiceSetBrandingProcedure:   {access.InstanceWrite, Instance},
+	c.PolicyServiceResetBrandingProcedure: {access.InstanceWrite, Instance},
 }
 
 // Target field names.

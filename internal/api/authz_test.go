@@ -200,6 +200,17 @@ func TestAuthorizationSpotChecks(t *testing.T) {
 			{a, iam.RoleProjectOwner, "/rampart.admin.v1.MembershipService/AddMember", memberTarget(adminv1.MemberScope_MEMBER_SCOPE_PROJECT, a.x.ID, a.p.ID), false},
 			{a, iam.RoleProjectOwner, "/rampart.admin.v1.MembershipService/AddMember", memberTarget(adminv1.MemberScope_MEMBER_SCOPE_ORGANIZATION, a.x.ID, ""), true},
 			{a, iam.RoleOrgOwner, "/rampart.admin.v1.MembershipService/AddMember", memberTarget(adminv1.MemberScope_MEMBER_SCOPE_INSTANCE, "", ""), true},
+			{a, iam.RoleOrgOwner, "/rampart.admin.v1.PolicyService/SetLoginPolicy", orgProject(a.x.ID, ""), false},
+			{a, iam.RoleOrgOwner, "/rampart.admin.v1.PolicyService/SetLoginPolicy", orgProject("", ""), true},
+			{a, iam.RoleOrgOwner, "/rampart.admin.v1.PolicyService/ResetPasswordPolicy", orgProject(a.y.ID, ""), true},
+			{a, iam.RoleOrgViewer, "/rampart.admin.v1.PolicyService/GetLockoutPolicy", orgProject(a.x.ID, ""), false},
+			{a, iam.RoleOrgViewer, "/rampart.admin.v1.PolicyService/SetLockoutPolicy", orgProject(a.x.ID, ""), true},
+			{a, iam.RoleInstanceViewer, "/rampart.admin.v1.PolicyService/GetLoginPolicy", orgProject("", ""), false},
+			{a, iam.RoleInstanceViewer, "/rampart.admin.v1.PolicyService/SetLoginPolicy", orgProject("", ""), true},
+			{a, iam.RoleInstanceOwner, "/rampart.admin.v1.PolicyService/SetPasswordPolicy", orgProject(a.y.ID, ""), false},
+			{a, iam.RoleInstanceViewer, "/rampart.admin.v1.PolicyService/GetBranding", nil, false},
+			{a, iam.RoleInstanceViewer, "/rampart.admin.v1.PolicyService/SetBranding", nil, true},
+			{a, iam.RoleOrgOwner, "/rampart.admin.v1.PolicyService/GetBranding", nil, true},
 		} {
 			md := methods[tc.proc]
 			req := dynamicpb.NewMessage(md.Input())

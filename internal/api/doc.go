@@ -26,6 +26,7 @@
 //	/rampart.admin.v1.ApplicationService/   Options.Applications
 //	/rampart.admin.v1.UserGrantService/     Options.UserGrants
 //	/rampart.admin.v1.ClusterService/       Options.Cluster (node registry)
+//	/rampart.admin.v1.InstanceSettingsService/  Options.Settings (SMTP)
 //
 // Handlers are thin: proto ↔ domain conversion, then a service call. The
 // instance always comes from the request context, never from a request

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/rampartiam/rampart/internal/api"
+	"github.com/rampartiam/rampart/internal/api/policyapi"
 	"github.com/rampartiam/rampart/internal/api/projectapi"
 	"github.com/rampartiam/rampart/internal/api/userapi"
 	"github.com/rampartiam/rampart/internal/cluster"
@@ -26,8 +27,10 @@ import (
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/instance"
 	"github.com/rampartiam/rampart/internal/member"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/org"
 	"github.com/rampartiam/rampart/internal/pgtest"
+	"github.com/rampartiam/rampart/internal/policy"
 	"github.com/rampartiam/rampart/internal/project"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/tenant"
@@ -65,6 +68,8 @@ type harness struct {
 	orgs     *org.Service
 	users    *user.Service
 	projects *project.Service
+	factors  *mfa.Service
+	policies *policy.Service
 	srv      *httptest.Server
 	client   *http.Client
 	port     string
@@ -120,6 +125,11 @@ func newHarness(t *testing.T, s store.Store) *harness {
 	opts.Applications = projectapi.NewApplicationServer(h.projects)
 	opts.UserGrants = projectapi.NewUserGrantServer(h.projects)
 	opts.Cluster = cluster.NewRegistry(cluster.RegistryOptions{Store: s, NodeID: "test-node"})
+	h.policies = policy.New(s, policy.Options{Now: h.clock.Now})
+	opts.Policies = policyapi.NewPolicyServer(h.policies)
+	opts.Settings = newSettingsServer(t, s, key, h.clock.Now)
+	h.factors = mfa.New(s, mfa.Options{Keyring: crypto.NewKeyring(key), Secrets: secrets, Now: h.clock.Now})
+	opts.UserFactors = userapi.NewUserFactorServer(h.factors, h.users)
 	mux := http.NewServeMux()
 	api.Mount(opts, func(pattern string, handler http.Handler) {
 		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))

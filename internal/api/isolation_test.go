@@ -11,13 +11,16 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/pquerna/otp/totp"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/rampartiam/rampart/internal/gen/rampart/admin/v1"
 	"github.com/rampartiam/rampart/internal/gen/rampart/admin/v1/adminv1connect"
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/testenv"
 )
@@ -29,6 +32,7 @@ type objects struct {
 	human, machine, pat, key                 string
 	project, role, app, projectGrant, uGrant string
 	appKey                                   string
+	factor                                   string
 }
 
 // call is one request of the isolation table.
@@ -66,6 +70,9 @@ func isolationCalls(pem string) []call {
 		}},
 		{p + "UserService/ListUsers", true, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.ListUsersRequest{OrgId: o.org}
+		}},
+		{p + "UserFactorService/ListUserFactors", true, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.ListUserFactorsRequest{OrgId: o.org, UserId: o.human}
 		}},
 		{p + "UserService/ListPersonalAccessTokens", true, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.ListPersonalAccessTokensRequest{OrgId: o.org, UserId: o.machine}
@@ -163,6 +170,9 @@ func isolationCalls(pem string) []call {
 		{p + "UserService/SetPassword", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.SetPasswordRequest{OrgId: o.org, UserId: o.human, Password: "another good password"}
 		}},
+		{p + "UserFactorService/UnlockUser", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.UnlockUserRequest{OrgId: o.org, UserId: o.human}
+		}},
 		{p + "UserService/ResetPassword", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.ResetPasswordRequest{OrgId: o.org, UserId: o.human}
 		}},
@@ -192,9 +202,43 @@ func isolationCalls(pem string) []call {
 			return &adminv1.UpdateMemberRequest{Target: orgTargetOf(o.org), UserId: o.human, Version: 1, Roles: orgOwner}
 		}},
 
+		// Policies of the organization: read, override, reset.
+		{p + "PolicyService/GetLoginPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.GetLoginPolicyRequest{OrgId: o.org}
+		}},
+		{p + "PolicyService/SetLoginPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.SetLoginPolicyRequest{OrgId: o.org, AllowUsernamePassword: true, ForceMfa: true,
+				AllowedSecondFactors: []adminv1.SecondFactor{adminv1.SecondFactor_SECOND_FACTOR_TOTP},
+				SessionLifetime:      durationpb.New(time.Hour), SessionIdleTimeout: durationpb.New(time.Hour)}
+		}},
+		{p + "PolicyService/ResetLoginPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.ResetLoginPolicyRequest{OrgId: o.org, Version: 1}
+		}},
+		{p + "PolicyService/GetPasswordPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.GetPasswordPolicyRequest{OrgId: o.org}
+		}},
+		{p + "PolicyService/SetPasswordPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.SetPasswordPolicyRequest{OrgId: o.org, MinLength: 12, RequireDigit: true}
+		}},
+		{p + "PolicyService/ResetPasswordPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.ResetPasswordPolicyRequest{OrgId: o.org, Version: 1}
+		}},
+		{p + "PolicyService/GetLockoutPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.GetLockoutPolicyRequest{OrgId: o.org}
+		}},
+		{p + "PolicyService/SetLockoutPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.SetLockoutPolicyRequest{OrgId: o.org, MaxPasswordAttempts: 3, MaxOtpAttempts: 3}
+		}},
+		{p + "PolicyService/ResetLockoutPolicy", false, true, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.ResetLockoutPolicyRequest{OrgId: o.org, Version: 1}
+		}},
+
 		// Removals, leaves first.
 		{p + "MembershipService/RemoveMember", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.RemoveMemberRequest{Target: orgTargetOf(o.org), UserId: o.human}
+		}},
+		{p + "UserFactorService/RemoveUserFactor", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.RemoveUserFactorRequest{OrgId: o.org, UserId: o.human, FactorId: o.factor}
 		}},
 		{p + "UserGrantService/DeleteUserGrant", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.DeleteUserGrantRequest{OrgId: o.org, GrantId: o.uGrant, Version: 2}
@@ -281,6 +325,13 @@ func (h *harness) populate(t *testing.T, w *world, keyPEM string) objects {
 		OrgId: o.org, UserId: o.human, ProjectId: o.project, RoleKeys: roleReader}))).Msg.UserGrant.Id
 	must[*connect.Response[adminv1.AddMemberResponse]](t)(members.AddMember(ctx, connect.NewRequest(&adminv1.AddMemberRequest{
 		Target: orgTargetOf(o.org), UserId: o.human, Roles: orgViewer})))
+	// Users enrol second factors themselves (no admin API): through the
+	// service, an authenticator app for the human.
+	ref := mfa.Ref{InstanceID: w.in.ID, OrgID: o.org, ID: o.human}
+	enrolment := must[*mfa.TOTPEnrolment](t)(h.factors.BeginTOTP(ctx, ref, ""))
+	code := must[string](t)(totp.GenerateCode(enrolment.Secret, h.clock.Now()))
+	must[[]string](t)(h.factors.ConfirmTOTP(ctx, o.human, ref, code))
+	o.factor = enrolment.FactorID
 	return o
 }
 

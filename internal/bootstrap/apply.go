@@ -13,6 +13,7 @@ import (
 	"github.com/rampartiam/rampart/internal/instance"
 	"github.com/rampartiam/rampart/internal/member"
 	"github.com/rampartiam/rampart/internal/org"
+	"github.com/rampartiam/rampart/internal/policy"
 	"github.com/rampartiam/rampart/internal/project"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/user"
@@ -31,7 +32,10 @@ type Services struct {
 	Users     *user.Service
 	Projects  *project.Service
 	Members   *member.Service
-	Log       *slog.Logger
+	// Policies sets the declared policies; required only if the file
+	// declares some.
+	Policies *policy.Service
+	Log      *slog.Logger
 }
 
 // Result counts what Apply did.
@@ -181,7 +185,7 @@ func (a *applier) instance(p string, in *Instance, system bool) error {
 			return err
 		}
 	}
-	return nil
+	return a.policies(p+".policies", inst.ID, in.Policies)
 }
 
 func (a *applier) org(p, instanceID string, o *Organization) (*iam.Organization, error) {

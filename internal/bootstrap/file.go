@@ -27,6 +27,8 @@ type Instance struct {
 	System        bool           `yaml:"system"`
 	Organizations []Organization `yaml:"organizations"`
 	Members       []Member       `yaml:"members"`
+	// Policies are set once: when the instance has none of a kind yet.
+	Policies *Policies `yaml:"policies"`
 }
 
 // Organization declares an organization, found by name in its instance.

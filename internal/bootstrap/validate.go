@@ -138,6 +138,7 @@ func (c *checker) instance(p string, in *Instance) {
 		c.members(op+".members", o.Members, iam.ScopeOrg)
 	}
 	c.members(p+".members", in.Members, iam.ScopeInstance)
+	c.policies(p+".policies", in.Policies)
 }
 
 func (o *Organization) domain() *iam.Organization {

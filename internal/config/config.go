@@ -2,12 +2,14 @@ package config
 
 import (
 	"net"
+	"net/mail"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/rampartiam/rampart/internal/crypto"
+	"github.com/rampartiam/rampart/internal/iam"
 )
 
 // Backend names returned by [Config.Backend].
@@ -63,6 +65,46 @@ type Config struct {
 	Jobs JobsConfig `koanf:"jobs"`
 	// OIDC configures the OpenID Provider's signing keys.
 	OIDC OIDCConfig `koanf:"oidc"`
+	// SMTP is the default SMTP server, used for the e-mail of instances
+	// that have no SMTP settings of their own.
+	SMTP SMTPConfig `koanf:"smtp"`
+}
+
+// SMTPConfig is the default SMTP server of all instances. Instances may set
+// their own through the admin API; those take precedence.
+type SMTPConfig struct {
+	// Host is the server's host name or IP address; empty means no default
+	// server (then only instances with their own settings send e-mail).
+	Host string `koanf:"host"`
+	// Port is the server's port; 0 means the TLS mode's usual port (587
+	// for starttls, 465 for tls, 25 for none).
+	Port int `koanf:"port"`
+	// Username enables SMTP authentication; empty means none.
+	Username string `koanf:"username"`
+	// Password is the SMTP password. Secret.
+	Password string `koanf:"password"`
+	// From is the sender: "noreply@example.com" or
+	// "Example <noreply@example.com>".
+	From string `koanf:"from"`
+	// TLS is starttls, tls (implicit TLS) or none.
+	TLS string `koanf:"tls"`
+}
+
+// Settings returns the default SMTP server as domain settings (port and
+// TLS mode defaulted, Password set in plain text), or nil when Host is
+// empty. Call it on a validated configuration.
+func (c SMTPConfig) Settings() *iam.SMTPSettings {
+	if strings.TrimSpace(c.Host) == "" {
+		return nil
+	}
+	s := &iam.SMTPSettings{Host: c.Host, Port: c.Port, Username: c.Username, Password: c.Password, TLS: iam.SMTPTLSMode(c.TLS)}
+	s.FromAddress = c.From
+	if a, err := mail.ParseAddress(c.From); err == nil {
+		s.FromAddress, s.FromName = a.Address, a.Name
+	}
+	s.Normalize()
+	s.ApplyDefaults()
+	return s
 }
 
 // OIDCConfig configures token signing.
@@ -175,6 +217,7 @@ func Default() *Config {
 		Cache:   CacheConfig{Size: 10000, TTL: 5 * time.Minute},
 		Jobs:    JobsConfig{Concurrency: 10, CleanupInterval: 10 * time.Minute, AuditRetention: 0},
 		OIDC:    OIDCConfig{SigningAlgorithm: "RS256", KeyRotation: 720 * time.Hour, KeyLead: 24 * time.Hour},
+		SMTP:    SMTPConfig{Port: 0, TLS: string(iam.SMTPStartTLS)},
 	}
 }
 

@@ -14,6 +14,7 @@ var sectionHelp = map[string]string{
 	"shutdown":      "Graceful shutdown.",
 	"database-pool": "Database connection pool.",
 	"password-hash": "Password hashing (Argon2id). Stored hashes with other parameters are\n# replaced at the user's next successful login; the defaults take about\n# 50 ms per hash on one server core.",
+	"smtp":          "Default SMTP server for e-mail (verification, password reset, one-time codes).\n# Instances can set their own through the admin API. docs/email.md explains.",
 }
 
 // DefaultYAML returns the default configuration as a commented YAML file:
@@ -26,8 +27,9 @@ func DefaultYAML() []byte {
 #
 # Precedence, lowest first: defaults, this file, RAMPART_* environment
 # variables, command-line flags. Unknown keys are errors. Durations are
-# written like 30s, 1m30s or 500ms. The secrets (database, masterkey) can
-# also be read from a file named by their *_FILE environment variable.
+# written like 30s, 1m30s or 500ms. The secrets (database, masterkey,
+# smtp.password) can also be read from a file named by their *_FILE
+# environment variable.
 # docs/configuration.md has the details.
 `)
 	def := Default()

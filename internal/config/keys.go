@@ -207,6 +207,42 @@ var keys = []*keyDef{
 		},
 		get: func(c *Config) any { return c.OIDC.KeyLead },
 	},
+	{
+		key: "smtp.host", kind: kindString,
+		help: []string{
+			"Default SMTP server for the e-mail of instances without SMTP settings of their",
+			"own (those are set through the admin API). Empty: no default server.",
+		},
+		get: func(c *Config) any { return c.SMTP.Host },
+	},
+	{
+		key: "smtp.port", kind: kindInt,
+		help: []string{"Port of the SMTP server; 0 means the usual port of smtp.tls (587, 465 or 25)."},
+		get:  func(c *Config) any { return c.SMTP.Port },
+	},
+	{
+		key: "smtp.username", kind: kindString,
+		help: []string{"User name for SMTP authentication; empty means none."},
+		get:  func(c *Config) any { return c.SMTP.Username },
+	},
+	{
+		key: "smtp.password", kind: kindString, secret: true,
+		help: []string{"Password for SMTP authentication. Secret."},
+		get:  func(c *Config) any { return c.SMTP.Password },
+	},
+	{
+		key: "smtp.from", kind: kindString,
+		help: []string{"Sender of every e-mail: noreply@example.com or \"Example <noreply@example.com>\"."},
+		get:  func(c *Config) any { return c.SMTP.From },
+	},
+	{
+		key: "smtp.tls", kind: kindString,
+		help: []string{
+			"starttls (upgrade on the submission port), tls (implicit TLS) or none (only for",
+			"a relay you trust; a password is then sent only to a loopback host).",
+		},
+		get: func(c *Config) any { return c.SMTP.TLS },
+	},
 }
 
 // Lookup tables derived from keys.

@@ -185,6 +185,32 @@ func TestLoadSecretsFromFiles(t *testing.T) {
 	}
 }
 
+// TestLoadSMTP reads the default SMTP server from a file, the environment
+// and a _FILE variant for its password, and never shows the password in a
+// problem.
+func TestLoadSMTP(t *testing.T) {
+	t.Parallel()
+	pwFile := writeFile(t, "smtp-password", secret+"\n")
+	c, warnings, err := Load(LoadOptions{
+		File:    writeFile(t, "c.yaml", "smtp:\n  host: smtp.example.com\n  from: Example <noreply@example.com>\n"),
+		Environ: []string{"RAMPART_SMTP_USERNAME=mailer", "RAMPART_SMTP_PASSWORD_FILE=" + pwFile, "RAMPART_SMTP_TLS=tls", "RAMPART_SMTP_PORT=2465"},
+	})
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("Load: %v, warnings %q", err, warnings)
+	}
+	want := SMTPConfig{Host: "smtp.example.com", Port: 2465, Username: "mailer", Password: secret, From: "Example <noreply@example.com>", TLS: "tls"}
+	if c.SMTP != want {
+		t.Fatalf("SMTP = %+v, want %+v", c.SMTP, want)
+	}
+	_, _, err = Load(LoadOptions{Environ: []string{"RAMPART_SMTP_HOST=smtp.example.com", "RAMPART_SMTP_FROM=a@example.com",
+		"RAMPART_SMTP_USERNAME=u", "RAMPART_SMTP_PASSWORD=" + secret, "RAMPART_SMTP_TLS=none", "RAMPART_SMTP_PORT=x"}})
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("Load = %v, want *config.Error", err)
+	}
+	checkProblems(t, cerr, []string{`smtp.port: "x" is not a whole number`, `smtp.tls: "none" would send the password unencrypted`})
+}
+
 func TestLoadWarnings(t *testing.T) {
 	t.Parallel()
 	_, warnings, err := Load(LoadOptions{Environ: []string{

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rampartiam/rampart/internal/crypto"
+	"github.com/rampartiam/rampart/internal/iam"
 )
 
 // MaxDrainTimeout is the largest shutdown.drain-timeout Validate accepts.
@@ -139,6 +141,64 @@ func (c *Config) validate(p *problems, origins map[string]string) {
 	}
 	if n := c.PasswordHash.Parallelism; n < 1 || n > 16 {
 		check("password-hash.parallelism", fmt.Sprintf("%d is outside 1..16", n))
+	}
+	checkSMTP(c.SMTP, check)
+}
+
+// checkSMTP validates the default SMTP server with the rules of instance
+// SMTP settings (iam.SMTPSettings.Validate). Its keys are checked only
+// when smtp.host is set, except the enumerations; other smtp keys without
+// smtp.host are a problem (they would silently do nothing).
+func checkSMTP(s SMTPConfig, check func(key, msg string)) {
+	tlsProblem := checkEnum(s.TLS, string(iam.SMTPStartTLS), string(iam.SMTPTLS), string(iam.SMTPNoTLS))
+	check("smtp.tls", tlsProblem)
+	portProblem := s.Port < 0 || s.Port > 65535
+	if portProblem {
+		check("smtp.port", fmt.Sprintf("%d is outside 0..65535 (0: the usual port of smtp.tls)", s.Port))
+	}
+	if strings.TrimSpace(s.Host) == "" {
+		var set []string
+		for _, kv := range [][2]string{{"smtp.username", s.Username}, {"smtp.password", s.Password}, {"smtp.from", s.From}} {
+			if kv[1] != "" {
+				set = append(set, kv[0])
+			}
+		}
+		if len(set) > 0 {
+			check("smtp.host", "must be set when "+strings.Join(set, ", ")+" is: name the default SMTP server, or remove the other smtp keys")
+		}
+		return
+	}
+	fromProblem := false
+	if s.From != "" {
+		if _, err := mail.ParseAddress(s.From); err != nil {
+			check("smtp.from", fmt.Sprintf("%q is not an e-mail address such as noreply@example.com or \"Example <noreply@example.com>\"", s.From))
+			fromProblem = true
+		}
+	}
+	settings := s.Settings()
+	if tlsProblem != "" {
+		settings.TLS = iam.SMTPStartTLS // reported above
+	}
+	if portProblem {
+		settings.Port = settings.TLS.DefaultPort() // reported above
+	}
+	for _, e := range settings.Problems() {
+		switch e.Field {
+		case "host":
+			check("smtp.host", e.Message)
+		case "port":
+			check("smtp.port", e.Message)
+		case "username":
+			check("smtp.username", e.Message)
+		case "password":
+			check("smtp.password", e.Message)
+		case "tls":
+			check("smtp.tls", e.Message)
+		case "from_address", "from_name":
+			if !fromProblem {
+				check("smtp.from", e.Message)
+			}
+		}
 	}
 }
 

@@ -90,6 +90,25 @@ func TestValidate(t *testing.T) {
 		{name: "password hash limits", modify: func(c *Config) {
 			c.PasswordHash = PasswordHashConfig{MemoryKiB: 8192, Iterations: 10, Parallelism: 16}
 		}},
+		{name: "smtp server with credentials", modify: func(c *Config) {
+			c.SMTP = SMTPConfig{Host: "smtp.example.com", Username: "mailer", Password: secret, From: "Example <noreply@example.com>", TLS: "tls"}
+		}},
+		{name: "smtp relay without tls", modify: func(c *Config) {
+			c.SMTP = SMTPConfig{Host: "relay.internal", Port: 25, From: "noreply@example.com", TLS: "none"}
+		}},
+		{name: "smtp keys without host", modify: func(c *Config) { c.SMTP.From, c.SMTP.Password = "noreply@example.com", secret },
+			want: []string{"smtp.host: must be set when smtp.password, smtp.from is"}},
+		{name: "smtp enums without host", modify: func(c *Config) { c.SMTP.TLS, c.SMTP.Port = "ssl", 70000 },
+			want: []string{`smtp.tls: "ssl" is not one of starttls, tls, none`, "smtp.port: 70000 is outside 0..65535"}},
+		{name: "smtp problems", modify: func(c *Config) {
+			c.SMTP = SMTPConfig{Host: "smtp.example.com:25", From: "not an address", Password: secret + "\n", TLS: "starttls"}
+		}, want: []string{`smtp.from: "not an address" is not an e-mail address`, "smtp.host: may contain only letters",
+			"smtp.password: must not contain line breaks", "smtp.username: required with a password"}},
+		{name: "smtp without sender", modify: func(c *Config) { c.SMTP.Host = "smtp.example.com" },
+			want: []string{"smtp.from: required"}},
+		{name: "smtp password in plain text", modify: func(c *Config) {
+			c.SMTP = SMTPConfig{Host: "smtp.example.com", Username: "u", Password: secret, From: "a@example.com", TLS: "none"}
+		}, want: []string{`smtp.tls: "none" would send the password unencrypted`}},
 		{name: "every problem at once", modify: func(c *Config) {
 			c.Database = "oracle://x"
 			c.DataDir = ""
@@ -147,5 +166,21 @@ func TestErrorMessage(t *testing.T) {
 	want := "invalid configuration:\n  - log.level: bad\n  - http-addr: worse"
 	if got := e.Error(); got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestSMTPSettings(t *testing.T) {
+	t.Parallel()
+	if s := Default().SMTP.Settings(); s != nil {
+		t.Fatalf("default SMTP settings = %+v, want none", s)
+	}
+	c := SMTPConfig{Host: "SMTP.Example.com.", Username: "mailer", Password: "pw", From: "Exämple <noreply@example.com>", TLS: "tls"}
+	s := c.Settings()
+	if s.Host != "smtp.example.com" || s.Port != 465 || s.TLS != "tls" || s.FromAddress != "noreply@example.com" || s.FromName != "Exämple" ||
+		s.Username != "mailer" || s.Password != "pw" || s.Validate() != nil {
+		t.Fatalf("settings = %+v (%v)", s, s.Validate())
+	}
+	if s := (SMTPConfig{Host: "localhost", Port: 2525, From: "a@example.com", TLS: "none"}).Settings(); s.Port != 2525 || s.FromName != "" {
+		t.Fatalf("settings = %+v", s)
 	}
 }

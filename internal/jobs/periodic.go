@@ -87,6 +87,7 @@ type BatchStep struct {
 type cleanupQueries interface {
 	store.CleanupQueries
 	store.OIDCCleanupQueries
+	store.LoginCleanupQueries
 }
 
 // cleanupSteps are the expired data the cleanup job removes. Later features
@@ -106,6 +107,8 @@ func cleanupSteps(q cleanupQueries) []BatchStep {
 		step("oidc_revocations", q.RevocationDeleteExpired),
 		step("oidc_device_authorizations", q.DeviceAuthorizationDeleteExpired),
 		step("oidc_signing_keys", q.SigningKeyDeleteRetired),
+		step("login_sessions", q.SessionDeleteExpired),
+		step("email_otp_challenges", q.EmailOTPChallengeDeleteExpired),
 	}
 }
 

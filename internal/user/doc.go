@@ -13,6 +13,10 @@
 // CheckPassword (the login, with rehashing and timing that does not reveal
 // whether a login name exists) and VerifyClientSecret (client_credentials).
 //
+// Lockout: RecordFailedLogin counts failed logins per user and locks the
+// user at the policy's maximum; ResetFailedLogins (after a success) and
+// Unlock (an administrator) clear the count.
+//
 // Imports: internal/iam, internal/store, internal/crypto,
 // golang.org/x/text/language and the standard library.
 package user

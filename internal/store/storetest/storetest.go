@@ -29,6 +29,9 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Cluster", b.testCluster)
 	t.Run("Cleanup", b.testCleanup)
 	t.Run("OIDC", b.testOIDC)
+	t.Run("Login", b.testLogin)
+	t.Run("Email", b.testEmail)
+	t.Run("Policies", b.testPolicies)
 	t.Run("RoundTrips", b.testRoundTrips)
 }
 
