@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/rampartiam/rampart/internal/cache"
 	"github.com/rampartiam/rampart/internal/config"
 	"github.com/rampartiam/rampart/internal/crypto"
+	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/login"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/server"
@@ -44,6 +46,14 @@ func keyCheckInterval(cfg *config.Config) time.Duration {
 func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tokens *token.Service, log *slog.Logger) error {
 	pages, err := login.New(login.Options{
 		AuthRequests: tokens, Users: svc.Users, Apps: svc.Projects, CallbackURL: p.CallbackURL, Log: log,
+		Policies: func(ctx context.Context, instanceID string) *iam.Policies {
+			pol, err := svc.Policies.GetEffective(ctx, instanceID, "")
+			if err != nil {
+				log.Warn("reading the login policies failed; using the defaults", "instance", instanceID, "err", err)
+				return nil
+			}
+			return pol
+		},
 	})
 	if err != nil {
 		return err

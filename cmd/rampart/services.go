@@ -6,7 +6,9 @@ import (
 	"net/http"
 
 	"github.com/rampartiam/rampart/internal/api"
+	"github.com/rampartiam/rampart/internal/api/policyapi"
 	"github.com/rampartiam/rampart/internal/api/projectapi"
+	"github.com/rampartiam/rampart/internal/api/settingsapi"
 	"github.com/rampartiam/rampart/internal/api/userapi"
 	"github.com/rampartiam/rampart/internal/bootstrap"
 	"github.com/rampartiam/rampart/internal/cache"
@@ -14,9 +16,12 @@ import (
 	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/instance"
+	"github.com/rampartiam/rampart/internal/mail"
 	"github.com/rampartiam/rampart/internal/member"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/org"
+	"github.com/rampartiam/rampart/internal/policy"
 	"github.com/rampartiam/rampart/internal/project"
 	"github.com/rampartiam/rampart/internal/server"
 	"github.com/rampartiam/rampart/internal/store"
@@ -37,6 +42,7 @@ func newServices(cfg *config.Config, st store.Store, kr *crypto.Keyring, log *sl
 		Users:     user.New(st, user.Options{Secrets: secrets, Passwords: cfg.PasswordHash.Hasher()}),
 		Projects:  project.New(st, project.Options{Secrets: secrets, Cache: caches}),
 		Members:   member.New(st, nil),
+		Policies:  policy.New(st, policy.Options{Cache: caches}),
 		Log:       log,
 	}
 }
@@ -44,7 +50,7 @@ func newServices(cfg *config.Config, st store.Store, kr *crypto.Keyring, log *sl
 // mountAPI mounts the admin API on the server behind instance resolution.
 // Its callers authenticate with personal access tokens or with OIDC access
 // tokens for the admin audience.
-func mountAPI(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, nodes api.NodeLister, log *slog.Logger) {
+func mountAPI(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, mailer *mail.Service, factors *mfa.Service, nodes api.NodeLister, log *slog.Logger) {
 	api.Mount(api.Options{
 		Instances:     svc.Instances,
 		Members:       svc.Members,
@@ -55,6 +61,9 @@ func mountAPI(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, node
 		Projects:      projectapi.NewProjectServer(svc.Projects),
 		Applications:  projectapi.NewApplicationServer(svc.Projects),
 		UserGrants:    projectapi.NewUserGrantServer(svc.Projects),
+		Policies:      policyapi.NewPolicyServer(svc.Policies),
+		Settings:      settingsapi.NewInstanceSettingsServer(mailer),
+		UserFactors:   userapi.NewUserFactorServer(factors, svc.Users),
 		Cluster:       nodes,
 		Logger:        log,
 		RequestID:     server.RequestID,

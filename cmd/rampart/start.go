@@ -20,6 +20,8 @@ import (
 	"github.com/rampartiam/rampart/internal/cluster"
 	"github.com/rampartiam/rampart/internal/config"
 	"github.com/rampartiam/rampart/internal/jobs"
+	"github.com/rampartiam/rampart/internal/mail"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/server"
 	"github.com/rampartiam/rampart/internal/store"
@@ -109,11 +111,17 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 		},
 		Interval: cfg.Cluster.HeartbeatInterval, Expiry: cfg.Cluster.NodeExpiry, Logger: log,
 	})
+	mailer, err := mail.New(st, mail.Options{Keyring: keyring, Default: cfg.SMTP.Settings(), Logger: log})
+	if err != nil {
+		return err
+	}
+	factors := mfa.New(st, mfa.Options{Keyring: keyring, Secrets: svc.Secrets})
 	// The River client ID is the node ID, so the job leader maps to a node.
 	jb, err = jobs.New(jobs.Options{
 		Store: st, Logger: log, Registerer: reg, NodeID: registry.NodeID(),
 		Concurrency: cfg.Jobs.Concurrency, CleanupInterval: cfg.Jobs.CleanupInterval, AuditRetention: cfg.Jobs.AuditRetention,
 		RotateKeys: keys.Ensure, KeyRotationInterval: keyCheckInterval(cfg),
+		Register: mailer.Register,
 		Maintenance: []jobs.Step{{Name: "expire stale nodes", Run: func(ctx context.Context) error {
 			_, err := registry.DeleteStale(ctx)
 			return err
@@ -123,6 +131,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 		return err
 	}
 	defer jb.Stop(context.Background()) // no-op after the graceful stop below; covers early returns
+	mailer.SetEnqueuer(jb)
 	srv := server.New(server.Options{
 		Addr:         cfg.HTTPAddr,
 		DrainTimeout: cfg.Shutdown.DrainTimeout,
@@ -142,7 +151,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 			{Name: "signing_keys", Fn: provider.Ready},
 		},
 	})
-	mountAPI(srv, svc, provider, registry, log)
+	mountAPI(srv, svc, provider, mailer, factors, registry, log)
 	if err := mountOIDC(srv, svc, provider, tokens, log); err != nil {
 		return err
 	}

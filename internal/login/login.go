@@ -35,24 +35,15 @@ type AuthRequests interface {
 	DecideDevice(ctx context.Context, instanceID, userCode string, approve bool, userID string, amr []string) error
 }
 
-// Users checks credentials (user.Service).
+// Users checks credentials (user.Service): a wrong password counts
+// towards the user's lockout at maxAttempts.
 type Users interface {
-	CheckPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, error)
+	PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts int) (*iam.User, error)
 }
 
 // Apps finds the application behind a request (project.Service).
 type Apps interface {
 	GetApplicationByClientID(ctx context.Context, instanceID, clientID string) (*iam.Application, error)
-}
-
-// Branding is how the pages present an instance.
-type Branding struct {
-	// Name is the product name shown (default "Rampart").
-	Name string
-	// LogoURL is an https image URL, or "".
-	LogoURL string
-	// Color is the primary colour as #rrggbb, or "" for the default.
-	Color string
 }
 
 // Options configure the pages.
@@ -64,12 +55,10 @@ type Options struct {
 	// authenticated for an authorization request (the provider's authorize
 	// callback, which issues the code).
 	CallbackURL func(r *http.Request, authRequestID string) string
-	// Branding returns the instance's branding; nil means the default.
-	Branding func(ctx context.Context, instanceID string) Branding
-	// AttemptsPerMinute is how many credential checks (password or device
-	// form posts) one client address may make per minute in an instance;
-	// nil or 0 means no limit.
-	AttemptsPerMinute func(instanceID string) int
+	// Policies returns the instance's effective policies (branding,
+	// lockout: attempts per user and per client address); nil, or a nil
+	// result, means the defaults.
+	Policies func(ctx context.Context, instanceID string) *iam.Policies
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 	Log *slog.Logger
@@ -100,11 +89,9 @@ func New(o Options) (*Handler, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{o: o, pages: map[string]*template.Template{}, csrf: http.NewCrossOriginProtection()}
-	perMinute := o.AttemptsPerMinute
-	if perMinute == nil {
-		perMinute = func(string) int { return 0 }
-	}
-	h.limiter = newIPLimiter(perMinute, o.Now)
+	h.limiter = newIPLimiter(func(instanceID string) int {
+		return h.policies(context.Background(), instanceID).Lockout.IPRateLimitPerMinute
+	}, o.Now)
 	for _, name := range []string{"login_name", "password", "device", "message"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -161,23 +148,43 @@ type brandView struct {
 	Name, LogoURL, Color, Initial string
 }
 
+// policies returns the instance's effective policies, the defaults for
+// what is missing.
+func (h *Handler) policies(ctx context.Context, instanceID string) *iam.Policies {
+	def := iam.DefaultPolicies()
+	if h.o.Policies == nil {
+		return def
+	}
+	p := h.o.Policies(ctx, instanceID)
+	if p == nil {
+		return def
+	}
+	if p.Lockout == nil {
+		p.Lockout = def.Lockout
+	}
+	if p.Branding == nil {
+		p.Branding = def.Branding
+	}
+	return p
+}
+
 func (h *Handler) brand(ctx context.Context) brandView {
-	b := Branding{}
-	if h.o.Branding != nil {
-		if in := reqctx.Instance(ctx); in != nil {
-			b = h.o.Branding(ctx, in.ID)
-		}
+	b := iam.DefaultBranding()
+	if in := reqctx.Instance(ctx); in != nil {
+		b = h.policies(ctx, in.ID).Branding
 	}
-	if b.Name == "" {
-		b.Name = "Rampart"
+	v := brandView{Name: b.ProductName, LogoURL: b.LogoURL, Color: b.PrimaryColor}
+	if v.Name == "" {
+		v.Name = "Rampart"
 	}
-	if !validColor(b.Color) {
-		b.Color = ""
+	if !validColor(v.Color) {
+		v.Color = ""
 	}
-	if !strings.HasPrefix(b.LogoURL, "https://") {
-		b.LogoURL = ""
+	if !strings.HasPrefix(v.LogoURL, "https://") {
+		v.LogoURL = ""
 	}
-	return brandView{Name: b.Name, LogoURL: b.LogoURL, Color: b.Color, Initial: strings.ToUpper(b.Name[:1])}
+	v.Initial = strings.ToUpper(v.Name[:1])
+	return v
 }
 
 func validColor(c string) bool {
@@ -205,7 +212,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
-	if err := h.pages[p.body].ExecuteTemplate(w, "layout", p); err != nil {
+	t, ok := h.pages[p.body]
+	if !ok {
+		t = h.pages["message"]
+	}
+	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
 		h.o.Log.Error("render login page", "page", p.body, "err", err)
 	}
 }
@@ -304,7 +315,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.tooMany(w, r, p)
 		return
 	}
-	u, err := h.o.Users.CheckPassword(ctx, in.ID, p.LoginName, password[0])
+	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, password[0], h.policies(ctx, in.ID).Lockout.MaxPasswordAttempts)
 	if err != nil {
 		p.body = "password"
 		status := http.StatusUnauthorized
@@ -353,7 +364,7 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
 	if a, err := h.o.Apps.GetApplicationByClientID(ctx, in.ID, auth.ClientID); err == nil {
 		p.Subtitle = m.Tf("device.asks", a.Name)
 	}
-	u, err := h.o.Users.CheckPassword(ctx, in.ID, p.LoginName, r.PostFormValue("password"))
+	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, r.PostFormValue("password"), h.policies(ctx, in.ID).Lockout.MaxPasswordAttempts)
 	if err != nil {
 		status := http.StatusUnauthorized
 		p.Error = m.T("sign_in.bad_login")
@@ -384,6 +395,9 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
 // the form again, and a message that says what to do.
 func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, p *page) {
 	w.Header().Set("Retry-After", "60")
+	if p.body == "" {
+		p.body = "password"
+	}
 	p.Error = p.m.T("error.too_many")
 	h.render(w, r, http.StatusTooManyRequests, p)
 }

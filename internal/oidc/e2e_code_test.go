@@ -12,7 +12,9 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/oidc"
+	"github.com/rampartiam/rampart/internal/user"
 )
 
 // idClaims are the claims the tests read from ID tokens and userinfo.
@@ -467,6 +469,54 @@ func testLoginPage(t *testing.T, w, _ *world) {
 		}
 		if strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("CSP %q allows scripts or inline code", csp)
+		}
+	})
+	t.Run("Lockout", func(t *testing.T) {
+		t.Parallel()
+		// A user of their own: the default lockout policy locks after 10
+		// wrong passwords in a row, and then even the right one fails with
+		// the same message (nothing tells an attacker the account exists or
+		// is locked).
+		ctx := t.Context()
+		login := "mallory-" + strings.ToLower(rand.Text()[:8])
+		u, err := w.h.users.CreateHuman(ctx, iam.SystemActor, &user.NewHuman{
+			InstanceID: w.in.ID, OrgID: w.org.ID, LoginName: login, Password: password,
+			Profile: iam.HumanProfile{Email: login + "@example.com"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		try := func(pw string) *response {
+			return w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {start(t)}, "login_name": {login}, "password": {pw}}, w.sameOrigin())
+		}
+		max := iam.DefaultLockoutPolicy().MaxPasswordAttempts
+		// Wrong passwords below the limit do not lock; a success resets.
+		for range max - 1 {
+			if r := try("wrong password!"); r.status != http.StatusUnauthorized {
+				t.Fatalf("wrong password: %d", r.status)
+			}
+		}
+		if r := try(password); r.status != http.StatusSeeOther {
+			t.Fatalf("right password below the limit: %d %s", r.status, r.body)
+		}
+		var denied string
+		for i := range max {
+			r := try("wrong password!")
+			if r.status != http.StatusUnauthorized {
+				t.Fatalf("wrong password %d: %d", i, r.status)
+			}
+			denied = string(r.body)
+		}
+		r := try(password)
+		if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), "The login name or password is wrong") {
+			t.Fatalf("right password after the lockout: %d %s", r.status, r.body)
+		}
+		if strings.Contains(strings.ToLower(denied), "lock") || strings.Contains(strings.ToLower(string(r.body)), "lock") {
+			t.Fatal("the page tells that the account is locked")
+		}
+		got, err := w.h.users.Get(ctx, user.Ref{InstanceID: w.in.ID, ID: u.ID})
+		if err != nil || got.State != iam.UserLocked {
+			t.Fatalf("user after %d wrong passwords: %v, %v", max, got.State, err)
 		}
 	})
 	t.Run("TwoSteps", func(t *testing.T) {

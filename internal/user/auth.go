@@ -73,25 +73,62 @@ func (s *Service) dummy() string {
 // the service's hasher (or is an imported bcrypt hash), it is replaced,
 // keeping the change-required flag, and the updated user is returned.
 func (s *Service) CheckPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, error) {
+	u, _, err := s.checkPassword(ctx, instanceID, loginName, password)
+	return u, err
+}
+
+// PasswordLogin is CheckPassword with the lockout policy (RFC-less but
+// OWASP's): a wrong password for an existing user counts against them,
+// and at maxAttempts (if positive) the user is locked; a correct one resets
+// the count. The answer is the same generic Unauthenticated error whether
+// the name exists, the password is wrong or the user is locked, so the
+// login reveals no accounts.
+func (s *Service) PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts int) (*iam.User, error) {
+	u, wrongFor, err := s.checkPassword(ctx, instanceID, loginName, password)
+	switch {
+	case wrongFor != nil:
+		if _, _, lerr := s.RecordFailedLogin(ctx, instanceID, wrongFor.ID, iam.FailurePassword, maxAttempts); lerr != nil && isFaultErr(lerr) {
+			return nil, lerr
+		}
+		return nil, err
+	case err != nil:
+		return nil, err
+	}
+	if err := s.ResetFailedLogins(ctx, instanceID, u.ID, iam.FailurePassword); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func isFaultErr(err error) bool {
+	c := iam.ErrorCode(err)
+	return c == iam.Internal || c == iam.Unavailable
+}
+
+// checkPassword is CheckPassword, also returning the active user whose
+// password was wrong (for the lockout count).
+func (s *Service) checkPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, *iam.User, error) {
 	if instanceID == "" {
-		return nil, errNoInstance
+		return nil, nil, errNoInstance
 	}
 	u, err := s.store.UserGetByLoginName(ctx, &store.UserGetByLoginNameParams{InstanceID: instanceID, LoginName: strings.TrimSpace(loginName)})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, store.DomainError(err, "user")
+		return nil, nil, store.DomainError(err, "user")
 	}
 	if u == nil || u.Type != iam.UserHuman || u.PasswordHash == "" || len(password) > 4*MaxPasswordLength {
 		_, _, _ = s.passwords.Verify(password, s.dummy())
-		return nil, unauthenticated(errBadLogin, errors.New("no such user with a password"))
+		return nil, nil, unauthenticated(errBadLogin, errors.New("no such user with a password"))
 	}
 	ok, rehash, verr := s.passwords.Verify(password, u.PasswordHash)
 	switch {
 	case verr != nil:
-		return nil, unauthenticated(errBadLogin, verr)
+		return nil, nil, unauthenticated(errBadLogin, verr)
+	case !ok && u.State == iam.UserActive:
+		return nil, u, unauthenticated(errBadLogin, errors.New("wrong password for user "+u.ID))
 	case !ok:
-		return nil, unauthenticated(errBadLogin, errors.New("wrong password for user "+u.ID))
+		return nil, nil, unauthenticated(errBadLogin, errors.New("wrong password for user "+u.ID))
 	case u.State != iam.UserActive:
-		return nil, unauthenticated(errBadLogin, errors.New("user "+u.ID+" is "+string(u.State)))
+		return nil, nil, unauthenticated(errBadLogin, errors.New("user "+u.ID+" is "+string(u.State)))
 	}
 	if rehash {
 		if after, err := s.rehash(ctx, u, password); err == nil {
@@ -100,7 +137,7 @@ func (s *Service) CheckPassword(ctx context.Context, instanceID, loginName, pass
 		// A failed rehash (a concurrent change) is no reason to refuse a
 		// correct password: the next login tries again.
 	}
-	return u, nil
+	return u, nil, nil
 }
 
 // rehash replaces u's password hash with one of the current parameters,
