@@ -140,21 +140,7 @@ func TestBrowserLogin(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("password"), rpPassword),
 			chromedp.Submit(chromedp.ID("password")),
 		)
-		// The browser follows redirects to the relying party; read its
-		// location until it has landed (a read during a navigation fails
-		// and is retried).
-		var landed string
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			loc, err := chromedp.Run(ctx, chromedp.Location())
-			if err == nil && strings.HasPrefix(loc, cb.URL+"/callback") {
-				landed = loc
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the browser did not reach the callback: at %q (%v)", loc, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		landed := awaitCallback(t, ctx, cb.URL)
 		u, err := url.Parse(landed)
 		if err != nil || !strings.HasPrefix(landed, cb.URL+"/callback") || u.Query().Get("state") != state || u.Query().Get("code") == "" {
 			t.Fatalf("landed at %s", landed)
@@ -180,8 +166,15 @@ func TestBrowserLogin(t *testing.T) {
 			}
 			shoot(t, ctx, p.name)
 		}
+		// Single sign-on: the session cookie takes a new authorization
+		// request straight back to the client, without a form.
+		do(ctx, chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))))
+		if sso, err := url.Parse(awaitCallback(t, ctx, cb.URL)); err != nil || sso.Query().Get("code") == "" {
+			t.Fatalf("single sign-on landed at %v", sso)
+		}
 		do(ctx,
-			chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("ui_locales", "de"))),
+			chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+				oauth2.SetAuthURLParam("ui_locales", "de"), oauth2.SetAuthURLParam("prompt", "login"))),
 			chromedp.WaitVisible(chromedp.ID("login_name")),
 		)
 		if h := text(ctx, "h1"); h != "Anmelden" {
@@ -189,4 +182,21 @@ func TestBrowserLogin(t *testing.T) {
 		}
 		shoot(t, ctx, "7-login-name-de")
 	})
+}
+
+// awaitCallback waits until the browser, following redirects, has reached
+// the relying party's callback, and returns that URL (a read during a
+// navigation fails and is retried).
+func awaitCallback(t *testing.T, ctx context.Context, origin string) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.HasPrefix(loc, origin+"/callback") {
+			return loc
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser did not reach the callback: at %q (%v)", loc, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

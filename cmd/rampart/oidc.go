@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rampartiam/rampart/internal/bootstrap"
@@ -14,6 +15,7 @@ import (
 	"github.com/rampartiam/rampart/internal/login"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/server"
+	"github.com/rampartiam/rampart/internal/session"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/token"
 )
@@ -43,9 +45,11 @@ func keyCheckInterval(cfg *config.Config) time.Duration {
 
 // mountOIDC mounts the provider's endpoints and the hosted login pages
 // behind instance resolution.
-func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tokens *token.Service, log *slog.Logger) error {
+func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tokens *token.Service, externalURL string, log *slog.Logger) error {
 	pages, err := login.New(login.Options{
 		AuthRequests: tokens, Users: svc.Users, Apps: svc.Projects, CallbackURL: p.CallbackURL, Log: log,
+		Sessions:      session.New(svc.Store, session.Options{Secrets: svc.Secrets}),
+		SecureCookies: strings.HasPrefix(externalURL, "https://"),
 		Policies: func(ctx context.Context, instanceID string) *iam.Policies {
 			pol, err := svc.Policies.GetEffective(ctx, instanceID, "")
 			if err != nil {
@@ -58,7 +62,10 @@ func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tok
 	if err != nil {
 		return err
 	}
-	for _, routes := range []map[string]http.Handler{p.Routes(), pages.Routes()} {
+	routes := p.Routes()
+	// RP-initiated logout ends the browser's login session too.
+	routes[oidc.PathEndSession] = pages.EndSession(routes["/oauth/"])
+	for _, routes := range []map[string]http.Handler{routes, pages.Routes()} {
 		for pattern, h := range routes {
 			srv.Handle(pattern, withTenant(svc.Instances, h, log))
 		}

@@ -6,7 +6,8 @@
 //
 //	/ui/login?authRequestID=…   login name, then password (two steps, like the
 //	                            big providers; every name gets the password
-//	                            step, so the page reveals no accounts); on
+//	                            step, so the page reveals no accounts), a new
+//	                            password if the user must change theirs; on
 //	                            success back to the provider's callback
 //	/ui/device?user_code=…      device flow verification (RFC 8628 §3.3)
 //	/ui/logged-out              after RP-initiated logout
@@ -17,9 +18,19 @@
 // (no scripts; styles from this origin or with the response's nonce), no
 // caching and no referrer, and translated (locales/*.json: English,
 // German) by the authorization request's ui_locales, then the browser's
-// Accept-Language. Branding (product name, logo, primary colour) comes from
-// Options.Branding.
+// Accept-Language. Branding (product name, logo, primary colour) and the
+// lockout limits come from the instance's policies (Options.Policies).
 //
-// It imports the domain and reqctx; the services it uses are interfaces
-// (AuthRequests, Users, Apps) satisfied by token, user and project.
+// Login sessions: a correct password binds the browser's session
+// (cookie CookieName: a random token, HttpOnly, SameSite=Lax, Secure
+// behind https; the database stores its keyed hash, so any node serves any
+// step) and rotates its token. A later authorization request from that
+// browser completes at once (single sign-on) unless it asks for prompt=login
+// or its max_age has passed; the session lives as long as the login
+// policy's lifetime and idle timeout allow, and EndSession (wrapped around
+// the provider's end_session endpoint) ends it.
+//
+// It imports the domain, reqctx and the session service; the other
+// services it uses are interfaces (AuthRequests, Users, Apps) satisfied by
+// token, user and project.
 package login

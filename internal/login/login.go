@@ -16,6 +16,8 @@ import (
 
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/reqctx"
+	"github.com/rampartiam/rampart/internal/session"
+	"github.com/rampartiam/rampart/internal/user"
 )
 
 // Paths of the hosted login.
@@ -30,15 +32,19 @@ const (
 // (token.Service).
 type AuthRequests interface {
 	AuthRequest(ctx context.Context, instanceID, id string) (*iam.AuthRequest, error)
-	CompleteAuthRequest(ctx context.Context, instanceID, id, userID string, amr []string) error
+	CompleteAuthRequestAt(ctx context.Context, instanceID, id, userID string, amr []string, authTime time.Time) error
 	DeviceAuthorizationByUserCode(ctx context.Context, instanceID, userCode string) (*iam.DeviceAuthorization, error)
 	DecideDevice(ctx context.Context, instanceID, userCode string, approve bool, userID string, amr []string) error
 }
 
-// Users checks credentials (user.Service): a wrong password counts
-// towards the user's lockout at maxAttempts.
+// Users checks credentials and changes passwords (user.Service):
+// PasswordLogin counts a wrong password towards the user's lockout at
+// maxAttempts; CheckPassword does not.
 type Users interface {
 	PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts int) (*iam.User, error)
+	CheckPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, error)
+	Get(ctx context.Context, ref user.Ref) (*iam.User, error)
+	SetPassword(ctx context.Context, actor string, ref user.Ref, password string, changeRequired bool) (*iam.User, error)
 }
 
 // Apps finds the application behind a request (project.Service).
@@ -59,6 +65,13 @@ type Options struct {
 	// lockout: attempts per user and per client address); nil, or a nil
 	// result, means the defaults.
 	Policies func(ctx context.Context, instanceID string) *iam.Policies
+	// Sessions keeps the login sessions (single sign-on across
+	// authorization requests); nil means none (every request asks for the
+	// password).
+	Sessions *session.Service
+	// SecureCookies marks the session cookie Secure (the external URL is
+	// https).
+	SecureCookies bool
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 	Log *slog.Logger
@@ -92,7 +105,7 @@ func New(o Options) (*Handler, error) {
 	h.limiter = newIPLimiter(func(instanceID string) int {
 		return h.policies(context.Background(), instanceID).Lockout.IPRateLimitPerMinute
 	}, o.Now)
-	for _, name := range []string{"login_name", "password", "device", "message"} {
+	for _, name := range []string{"login_name", "password", "change_password", "device", "message"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -158,6 +171,12 @@ func (h *Handler) policies(ctx context.Context, instanceID string) *iam.Policies
 	p := h.o.Policies(ctx, instanceID)
 	if p == nil {
 		return def
+	}
+	if p.Login == nil {
+		p.Login = def.Login
+	}
+	if p.Password == nil {
+		p.Password = def.Password
 	}
 	if p.Lockout == nil {
 		p.Lockout = def.Lockout
@@ -289,9 +308,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if a, err := h.o.Apps.GetApplicationByClientID(ctx, in.ID, req.ClientID); err == nil {
 		p.Subtitle = m.Tf("sign_in.subtitle", a.Name)
 	}
+	pol := h.policies(ctx, in.ID)
 	if r.Method != http.MethodPost {
+		// Single sign-on: a browser whose session verified the password of
+		// a user who is still active goes straight back, unless the client
+		// asked for a fresh login.
+		if sess := h.currentSession(r, in.ID, pol.Login); sess != nil && sess.PasswordVerified() && !reauthenticate(req, sess, h.now()) {
+			if u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: in.ID, ID: sess.UserID}); err == nil && u.State == iam.UserActive {
+				h.finish(w, r, p, in.ID, id, u, sess.AMR, sess.AuthTime())
+				return
+			}
+		}
 		p.body, p.LoginName = "login_name", req.LoginHint
 		h.render(w, r, http.StatusOK, p)
+		return
+	}
+	if r.PostFormValue("step") == "change_password" {
+		h.changePassword(w, r, p, in.ID, id, pol)
 		return
 	}
 	p.LoginName = strings.TrimSpace(r.PostFormValue("login_name"))
@@ -315,7 +348,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.tooMany(w, r, p)
 		return
 	}
-	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, password[0], h.policies(ctx, in.ID).Lockout.MaxPasswordAttempts)
+	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, password[0], pol.Lockout.MaxPasswordAttempts)
 	if err != nil {
 		p.body = "password"
 		status := http.StatusUnauthorized
@@ -326,12 +359,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, p)
 		return
 	}
-	if err := h.o.AuthRequests.CompleteAuthRequest(ctx, in.ID, id, u.ID, []string{"pwd"}); err != nil {
-		p.body, p.Error = "message", m.T("sign_in.expired")
-		h.render(w, r, http.StatusBadRequest, p)
+	if err := h.passwordVerified(w, r, in.ID, u, pol.Login); err != nil {
+		p.body, p.Error = "message", m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
-	http.Redirect(w, r, h.o.CallbackURL(r, id), http.StatusSeeOther)
+	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now())
+}
+
+func (h *Handler) now() time.Time {
+	if h.o.Now != nil {
+		return h.o.Now()
+	}
+	return time.Now()
 }
 
 func (h *Handler) device(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/login"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/user"
 )
@@ -517,6 +518,93 @@ func testLoginPage(t *testing.T, w, _ *world) {
 		got, err := w.h.users.Get(ctx, user.Ref{InstanceID: w.in.ID, ID: u.ID})
 		if err != nil || got.State != iam.UserLocked {
 			t.Fatalf("user after %d wrong passwords: %v, %v", max, got.State, err)
+		}
+	})
+	t.Run("SessionSingleSignOn", func(t *testing.T) {
+		t.Parallel()
+		startWith := func(t *testing.T, opts ...oauth2.AuthCodeOption) string {
+			t.Helper()
+			r := w.h.get(t, w.oauth2Config(t, w.web, webRedirect, "openid").AuthCodeURL("st", opts...), nil)
+			return r.location(t, w.issuer).Query().Get("authRequestID")
+		}
+		r := w.h.post(t, w.issuer+oidc.PathLogin, form(startWith(t), password), w.sameOrigin())
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("login: %d %s", r.status, r.body)
+		}
+		var cookie *http.Cookie
+		for _, c := range (&http.Response{Header: r.header}).Cookies() {
+			if c.Name == login.CookieName {
+				cookie = c
+			}
+		}
+		if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Value == "" {
+			t.Fatalf("session cookie = %+v", cookie)
+		}
+		withCookie := http.Header{"Cookie": {cookie.Name + "=" + cookie.Value}}
+		// A second authorization request goes straight back to the client.
+		r = w.h.get(t, w.issuer+oidc.PathLogin+"?authRequestID="+startWith(t), withCookie)
+		if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/oauth/authorize/callback") {
+			t.Fatalf("single sign-on: %d %s", r.status, r.body)
+		}
+		// prompt=login and an exceeded max_age ask again.
+		for _, opt := range []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0")} {
+			if r := w.h.get(t, w.issuer+oidc.PathLogin+"?authRequestID="+startWith(t, opt), withCookie); r.status != http.StatusOK || !strings.Contains(string(r.body), `id="login_name"`) {
+				t.Fatalf("forced login: %d %s", r.status, r.body)
+			}
+		}
+		// A forged or stale cookie is no session.
+		if r := w.h.get(t, w.issuer+oidc.PathLogin+"?authRequestID="+startWith(t), http.Header{"Cookie": {login.CookieName + "=rls_forged"}}); r.status != http.StatusOK {
+			t.Fatalf("forged cookie: %d", r.status)
+		}
+		// RP-initiated logout ends the browser's session.
+		r = w.h.get(t, w.issuer+oidc.PathEndSession, withCookie)
+		if !strings.Contains(strings.Join(r.header.Values("Set-Cookie"), " "), login.CookieName+"=;") {
+			t.Fatalf("end session did not clear the cookie: %v", r.header)
+		}
+		if r := w.h.get(t, w.issuer+oidc.PathLogin+"?authRequestID="+startWith(t), withCookie); r.status != http.StatusOK {
+			t.Fatalf("login after logout: %d, want the form", r.status)
+		}
+	})
+	t.Run("ChangePasswordOnFirstLogin", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		name := "newbie-" + strings.ToLower(rand.Text()[:8])
+		if _, err := w.h.users.CreateHuman(ctx, iam.SystemActor, &user.NewHuman{
+			InstanceID: w.in.ID, OrgID: w.org.ID, LoginName: name, Password: password,
+			Profile: iam.HumanProfile{Email: name + "@example.com", PasswordChangeRequired: true},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		id := start(t)
+		r := w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {id}, "login_name": {name}, "password": {password}}, w.sameOrigin())
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `id="new_password"`) {
+			t.Fatalf("first login: %d %s", r.status, r.body)
+		}
+		var cookie string
+		for _, c := range (&http.Response{Header: r.header}).Cookies() {
+			if c.Name == login.CookieName {
+				cookie = c.Name + "=" + c.Value
+			}
+		}
+		h := w.sameOrigin()
+		h.Set("Cookie", cookie)
+		change := func(pw, confirm string) *response {
+			return w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {id}, "step": {"change_password"}, "new_password": {pw}, "confirm_password": {confirm}}, h)
+		}
+		for _, c := range []struct{ pw, confirm string }{{"short", "short"}, {"a-good-new-password", "another-one-entirely"}, {password, password}} {
+			if r := change(c.pw, c.confirm); r.status != http.StatusBadRequest {
+				t.Fatalf("bad new password %q: %d %s", c.pw, r.status, r.body)
+			}
+		}
+		// Without the session the step is refused.
+		if r := w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {id}, "step": {"change_password"}, "new_password": {"a-good-new-password"}, "confirm_password": {"a-good-new-password"}}, w.sameOrigin()); r.status != http.StatusUnauthorized {
+			t.Fatalf("change without a session: %d", r.status)
+		}
+		if r := change("a-good-new-password", "a-good-new-password"); r.status != http.StatusSeeOther {
+			t.Fatalf("change: %d %s", r.status, r.body)
+		}
+		if _, err := w.h.users.CheckPassword(ctx, w.in.ID, name, "a-good-new-password"); err != nil {
+			t.Fatalf("the new password does not work: %v", err)
 		}
 	})
 	t.Run("TwoSteps", func(t *testing.T) {

@@ -43,6 +43,7 @@ import (
 	"github.com/rampartiam/rampart/internal/org"
 	"github.com/rampartiam/rampart/internal/pgtest"
 	"github.com/rampartiam/rampart/internal/project"
+	"github.com/rampartiam/rampart/internal/session"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/tenant"
 	"github.com/rampartiam/rampart/internal/testenv"
@@ -152,10 +153,8 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 	}
 
 	mux := http.NewServeMux()
-	for pattern, handler := range h.provider.Routes() {
-		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))
-	}
 	pages, err := login.New(login.Options{AuthRequests: h.tokens, Users: h.users, Apps: h.projects, CallbackURL: h.provider.CallbackURL,
+		Sessions: session.New(s, session.Options{Secrets: secrets, Now: o.now}), Now: o.now,
 		// Every test logs in from 127.0.0.1, far more often than a person
 		// would: no per-address limit here (internal/login tests it).
 		Policies: func(context.Context, string) *iam.Policies {
@@ -166,6 +165,11 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	routes := h.provider.Routes()
+	routes[oidc.PathEndSession] = pages.EndSession(routes["/oauth/"])
+	for pattern, handler := range routes {
+		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))
 	}
 	for pattern, handler := range pages.Routes() {
 		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))

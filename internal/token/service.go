@@ -106,6 +106,21 @@ func (s *Service) CompleteAuthRequest(ctx context.Context, instanceID, id, userI
 	return store.DomainError(err, "auth request")
 }
 
+// CompleteAuthRequestAt is CompleteAuthRequest for a user who
+// authenticated earlier (single sign-on from a login session): authTime
+// is when they did, the auth_time of the ID token (OpenID Connect Core
+// §2).
+func (s *Service) CompleteAuthRequestAt(ctx context.Context, instanceID, id, userID string, amr []string, authTime time.Time) error {
+	now := s.clock()
+	if authTime.IsZero() || authTime.After(now) {
+		authTime = now
+	}
+	err := s.st.AuthRequestComplete(ctx, &store.AuthRequestCompleteParams{
+		InstanceID: instanceID, ID: id, UserID: userID, AuthTime: authTime.UTC().Truncate(time.Microsecond), AMR: amr, Now: now,
+	})
+	return store.DomainError(err, "auth request")
+}
+
 // SaveCode stores the hash of the code issued for a completed request.
 func (s *Service) SaveCode(ctx context.Context, instanceID, id, code string) error {
 	err := s.st.AuthRequestSetCode(ctx, &store.AuthRequestSetCodeParams{
@@ -133,7 +148,9 @@ func (s *Service) RedeemCode(ctx context.Context, instanceID, code string) (*iam
 		return nil, invalidGrant("code unknown or expired")
 	case err != nil:
 		return nil, store.DomainError(err, "auth request")
-	case !r.Done || now.Sub(r.AuthTime) > CodeLifetime:
+	case !r.Done || now.Sub(later(r.AuthTime, r.CreatedAt)) > CodeLifetime:
+		// The code was issued when the request was completed: at the login
+		// (AuthTime), or for a single sign-on no earlier than the request.
 		return nil, invalidGrant("code expired")
 	}
 	return r, nil
@@ -366,4 +383,11 @@ func (s *Service) PollDevice(ctx context.Context, instanceID, clientID, deviceCo
 		return nil, invalidGrant("device code unknown")
 	}
 	return d, store.DomainError(err, "device authorization")
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
