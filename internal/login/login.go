@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/reqctx"
 	"github.com/rampartiam/rampart/internal/session"
 	"github.com/rampartiam/rampart/internal/user"
@@ -42,6 +43,8 @@ type AuthRequests interface {
 // maxAttempts; CheckPassword does not.
 type Users interface {
 	PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts int) (*iam.User, error)
+	RecordFailedLogin(ctx context.Context, instanceID, userID string, kind iam.LoginFailureKind, maxAttempts int) (int, bool, error)
+	ResetFailedLogins(ctx context.Context, instanceID, userID string, kind iam.LoginFailureKind) error
 	CheckPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, error)
 	Get(ctx context.Context, ref user.Ref) (*iam.User, error)
 	SetPassword(ctx context.Context, actor string, ref user.Ref, password string, changeRequired bool) (*iam.User, error)
@@ -69,6 +72,9 @@ type Options struct {
 	// authorization requests); nil means none (every request asks for the
 	// password).
 	Sessions *session.Service
+	// Factors verifies and enrols second factors (TOTP, recovery codes);
+	// nil means no second step.
+	Factors *mfa.Service
 	// SecureCookies marks the session cookie Secure (the external URL is
 	// https).
 	SecureCookies bool
@@ -105,7 +111,7 @@ func New(o Options) (*Handler, error) {
 	h.limiter = newIPLimiter(func(instanceID string) int {
 		return h.policies(context.Background(), instanceID).Lockout.IPRateLimitPerMinute
 	}, o.Now)
-	for _, name := range []string{"login_name", "password", "change_password", "device", "message"} {
+	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "device", "message"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -150,6 +156,9 @@ type page struct {
 	Title, Subtitle, Error, Message string
 	Action, AuthRequestID           string
 	LoginName, UserCode             string
+	QRCode                          template.URL
+	Secret                          string
+	RecoveryCodes                   []string
 	Brand                           brandView
 	CSS, Nonce                      string
 }
@@ -225,7 +234,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 	p.Brand = h.brand(r.Context())
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'nonce-"+p.Nonce+"'; img-src https: 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'nonce-"+p.Nonce+"'; img-src https: 'self' data:; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
@@ -315,7 +324,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// asked for a fresh login.
 		if sess := h.currentSession(r, in.ID, pol.Login); sess != nil && sess.PasswordVerified() && !reauthenticate(req, sess, h.now()) {
 			if u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: in.ID, ID: sess.UserID}); err == nil && u.State == iam.UserActive {
-				h.finish(w, r, p, in.ID, id, u, sess.AMR, sess.AuthTime())
+				h.finish(w, r, p, in.ID, id, u, sess.AMR, sess.AuthTime(), sess.MFAVerified(), pol.Login)
 				return
 			}
 		}
@@ -323,8 +332,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, p)
 		return
 	}
-	if r.PostFormValue("step") == "change_password" {
+	switch r.PostFormValue("step") {
+	case "change_password":
 		h.changePassword(w, r, p, in.ID, id, pol)
+		return
+	case "totp", "totp_confirm", "continue":
+		h.mfaStep(w, r, p, in.ID, id, pol)
 		return
 	}
 	p.LoginName = strings.TrimSpace(r.PostFormValue("login_name"))
@@ -364,7 +377,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
-	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now())
+	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now(), false, pol.Login)
 }
 
 func (h *Handler) now() time.Time {

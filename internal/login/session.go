@@ -99,15 +99,25 @@ func (h *Handler) passwordVerified(w http.ResponseWriter, r *http.Request, insta
 	return nil
 }
 
-// finish completes the authorization request for u — or first asks for a
-// new password if u must change theirs — and sends the browser back to the
-// provider.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, amr []string, authTime time.Time) {
+// finish takes u, whose password was verified (now or by the browser's
+// session), to the client: first a new password if u must change theirs,
+// then the second step if one is due and the session has not verified it
+// (mfaDone), then the authorization request is completed.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, amr []string, authTime time.Time, mfaDone bool, lp *iam.LoginPolicy) {
 	if u.Human != nil && u.Human.PasswordChangeRequired {
 		p.body, p.Title, p.Message, p.Error = "change_password", p.m.T("change.title"), p.m.T("change.intro"), ""
 		h.render(w, r, http.StatusOK, p)
 		return
 	}
+	if !mfaDone && h.secondStep(w, r, p, instanceID, u, lp) {
+		return
+	}
+	h.complete(w, r, p, instanceID, authRequestID, u, amr, authTime)
+}
+
+// complete completes the authorization request for u and sends the
+// browser back to the provider, which issues the code.
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, amr []string, authTime time.Time) {
 	if err := h.o.AuthRequests.CompleteAuthRequestAt(r.Context(), instanceID, authRequestID, u.ID, amr, authTime); err != nil {
 		p.body, p.Error = "message", p.m.T("sign_in.expired")
 		h.render(w, r, http.StatusBadRequest, p)
@@ -163,7 +173,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p *page
 		h.render(w, r, status, p)
 		return
 	}
-	h.finish(w, r, p, instanceID, authRequestID, u, sess.AMR, sess.AuthTime())
+	h.finish(w, r, p, instanceID, authRequestID, u, sess.AMR, sess.AuthTime(), sess.MFAVerified(), pol.Login)
 }
 
 func iamMessage(err error) string {

@@ -10,10 +10,13 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 	"golang.org/x/oauth2"
 
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/login"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/user"
 )
@@ -605,6 +608,76 @@ func testLoginPage(t *testing.T, w, _ *world) {
 		}
 		if _, err := w.h.users.CheckPassword(ctx, w.in.ID, name, "a-good-new-password"); err != nil {
 			t.Fatalf("the new password does not work: %v", err)
+		}
+	})
+	t.Run("TOTPSecondStep", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		name := "totp-" + strings.ToLower(rand.Text()[:8])
+		u, err := w.h.users.CreateHuman(ctx, iam.SystemActor, &user.NewHuman{
+			InstanceID: w.in.ID, OrgID: w.org.ID, LoginName: name, Password: password,
+			Profile: iam.HumanProfile{Email: name + "@example.com"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := mfa.Ref{InstanceID: w.in.ID, ID: u.ID}
+		en, err := w.h.factors.BeginTOTP(ctx, ref, "Test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := func(at time.Time) string {
+			c, err := totp.GenerateCodeCustom(en.Secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		recovery, err := w.h.factors.ConfirmTOTP(ctx, u.ID, ref, code(time.Now()))
+		if err != nil || len(recovery) == 0 {
+			t.Fatalf("confirm TOTP: %v", err)
+		}
+		// The password alone does not finish the login: the code step follows.
+		login := func() (string, http.Header) {
+			id := start(t)
+			r := w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {id}, "login_name": {name}, "password": {password}}, w.sameOrigin())
+			if r.status != http.StatusOK || !strings.Contains(string(r.body), `name="step" value="totp"`) {
+				t.Fatalf("password of a TOTP user: %d %s", r.status, r.body)
+			}
+			h := w.sameOrigin()
+			for _, c := range (&http.Response{Header: r.header}).Cookies() {
+				if c.Name == login.CookieName {
+					h.Set("Cookie", c.Name+"="+c.Value)
+				}
+			}
+			return id, h
+		}
+		id, h := login()
+		step := func(v url.Values) *response {
+			v.Set("authRequestID", id)
+			v.Set("step", "totp")
+			return w.h.post(t, w.issuer+oidc.PathLogin, v, h)
+		}
+		if r := step(url.Values{"code": {"000000"}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("wrong code: %d", r.status)
+		}
+		// Without the session's cookie the step is refused.
+		if r := w.h.post(t, w.issuer+oidc.PathLogin, url.Values{"authRequestID": {id}, "step": {"totp"}, "code": {code(time.Now().Add(30 * time.Second))}}, w.sameOrigin()); r.status != http.StatusUnauthorized {
+			t.Fatalf("code without the session: %d", r.status)
+		}
+		// The confirmation used this period's code: the next one passes (±1
+		// period), the same one would be a replay.
+		if r := step(url.Values{"code": {code(time.Now().Add(30 * time.Second))}}); r.status != http.StatusSeeOther {
+			t.Fatalf("right code: %d %s", r.status, r.body)
+		}
+		// A recovery code works once, instead of the code.
+		id, h = login()
+		if r := step(url.Values{"recovery_code": {recovery[0]}}); r.status != http.StatusSeeOther {
+			t.Fatalf("recovery code: %d %s", r.status, r.body)
+		}
+		id, h = login()
+		if r := step(url.Values{"recovery_code": {recovery[0]}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("recovery code reused: %d", r.status)
 		}
 	})
 	t.Run("TwoSteps", func(t *testing.T) {

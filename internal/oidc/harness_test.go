@@ -39,6 +39,7 @@ import (
 	"github.com/rampartiam/rampart/internal/instance"
 	"github.com/rampartiam/rampart/internal/login"
 	"github.com/rampartiam/rampart/internal/member"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/org"
 	"github.com/rampartiam/rampart/internal/pgtest"
@@ -88,6 +89,7 @@ type harness struct {
 	projects *project.Service
 	members  *member.Service
 	tokens   *token.Service
+	factors  *mfa.Service
 	keys     *token.Keys
 	provider *oidc.Provider
 	srv      *httptest.Server
@@ -153,8 +155,10 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 	}
 
 	mux := http.NewServeMux()
+	h.factors = mfa.New(s, mfa.Options{Keyring: kr, Secrets: secrets, Now: o.now})
 	pages, err := login.New(login.Options{AuthRequests: h.tokens, Users: h.users, Apps: h.projects, CallbackURL: h.provider.CallbackURL,
 		Sessions: session.New(s, session.Options{Secrets: secrets, Now: o.now}), Now: o.now,
+		Factors: h.factors,
 		// Every test logs in from 127.0.0.1, far more often than a person
 		// would: no per-address limit here (internal/login tests it).
 		Policies: func(context.Context, string) *iam.Policies {

@@ -1,0 +1,146 @@
+package login
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"slices"
+
+	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/mfa"
+	"github.com/rampartiam/rampart/internal/user"
+)
+
+// secondFactor decides the second step for u: verify their TOTP code,
+// enrol TOTP (the login policy forces a second factor and u has none the
+// pages can verify), or nothing.
+func (h *Handler) secondFactor(r *http.Request, instanceID string, u *iam.User, lp *iam.LoginPolicy) (verify, enrol bool, err error) {
+	if h.o.Factors == nil || u.Human == nil {
+		return false, false, nil
+	}
+	has, err := h.o.Factors.HasVerifiedTOTP(r.Context(), instanceID, u.ID)
+	if err != nil {
+		return false, false, err
+	}
+	if has {
+		return true, false, nil
+	}
+	return false, lp.ForceMFA && slices.Contains(lp.AllowedSecondFactors, iam.SecondFactorTOTP), nil
+}
+
+// secondStep renders the second step for u if one is due, and reports
+// whether it did.
+func (h *Handler) secondStep(w http.ResponseWriter, r *http.Request, p *page, instanceID string, u *iam.User, lp *iam.LoginPolicy) bool {
+	verify, enrol, err := h.secondFactor(r, instanceID, u, lp)
+	switch {
+	case err != nil:
+		p.body, p.Error = "message", p.m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
+		return true
+	case verify:
+		p.body, p.Title, p.Error = "mfa_totp", p.m.T("mfa.title"), ""
+		h.render(w, r, http.StatusOK, p)
+		return true
+	case enrol:
+		h.enrolTOTP(w, r, p, instanceID, u)
+		return true
+	}
+	return false
+}
+
+func (h *Handler) enrolTOTP(w http.ResponseWriter, r *http.Request, p *page, instanceID string, u *iam.User) {
+	en, err := h.o.Factors.BeginTOTP(r.Context(), mfa.Ref{InstanceID: instanceID, ID: u.ID}, h.brand(r.Context()).Name)
+	if err != nil {
+		p.body, p.Error = "message", p.m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
+		return
+	}
+	p.body, p.Title = "mfa_enrol", p.m.T("mfa.enrol_title")
+	p.QRCode = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(en.QRCodePNG))
+	p.Secret = en.Secret
+	h.render(w, r, http.StatusOK, p)
+}
+
+// mfaStep handles the posts of the second step: a TOTP or recovery code,
+// the confirmation of a new TOTP factor, and "continue" after the recovery
+// codes were shown. The browser's session must have verified the password.
+func (h *Handler) mfaStep(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, pol *iam.Policies) {
+	ctx := r.Context()
+	sess := h.currentSession(r, instanceID, pol.Login)
+	if sess == nil || !sess.PasswordVerified() || h.o.Factors == nil {
+		p.body, p.Error = "login_name", p.m.T("session.ended")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: instanceID, ID: sess.UserID})
+	if err != nil || u.State != iam.UserActive {
+		p.body, p.Error = "login_name", p.m.T("session.ended")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	step := r.PostFormValue("step")
+	if step == "continue" {
+		if !sess.MFAVerified() {
+			p.body, p.Error = "login_name", p.m.T("session.ended")
+			h.render(w, r, http.StatusUnauthorized, p)
+			return
+		}
+		h.finishAfterMFA(w, r, p, instanceID, authRequestID, u, sess)
+		return
+	}
+	if !h.limiter.allow(instanceID, r) {
+		p.body = "mfa_totp"
+		h.tooMany(w, r, p)
+		return
+	}
+	code, recovery := r.PostFormValue("code"), r.PostFormValue("recovery_code")
+	var verr error
+	var codes []string
+	switch {
+	case step == "totp_confirm":
+		codes, verr = h.o.Factors.ConfirmTOTP(ctx, u.ID, mfa.Ref{InstanceID: instanceID, ID: u.ID}, code)
+	case step == "totp" && recovery != "":
+		_, verr = h.o.Factors.VerifyRecoveryCode(ctx, instanceID, u.ID, recovery)
+	case step == "totp":
+		verr = h.o.Factors.VerifyTOTP(ctx, instanceID, u.ID, code)
+	default:
+		p.body, p.Error = "message", p.m.T("error.bad_form")
+		h.render(w, r, http.StatusBadRequest, p)
+		return
+	}
+	if verr != nil {
+		if isFault(verr) {
+			p.body, p.Error = "message", p.m.T("error.unavailable")
+			h.render(w, r, http.StatusServiceUnavailable, p)
+			return
+		}
+		_, _, _ = h.o.Users.RecordFailedLogin(ctx, instanceID, u.ID, iam.FailureOTP, pol.Lockout.MaxOTPAttempts)
+		p.Error = p.m.T("mfa.wrong")
+		if step == "totp_confirm" {
+			// Show the same enrolment again: the factor is unconfirmed.
+			h.enrolTOTP(w, r, p, instanceID, u)
+			return
+		}
+		p.body, p.Title = "mfa_totp", p.m.T("mfa.title")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	_ = h.o.Users.ResetFailedLogins(ctx, instanceID, u.ID, iam.FailureOTP)
+	sess, next, err := h.o.Sessions.MarkMFAVerified(ctx, instanceID, cookieToken(r), u, iam.AMROTP)
+	if err != nil {
+		p.body, p.Error = "message", p.m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
+		return
+	}
+	h.setCookie(w, next, sess.ExpiresAt)
+	if len(codes) > 0 {
+		p.body, p.Title, p.RecoveryCodes, p.Error = "recovery_codes", p.m.T("mfa.recovery_title"), codes, ""
+		h.render(w, r, http.StatusOK, p)
+		return
+	}
+	h.finishAfterMFA(w, r, p, instanceID, authRequestID, u, sess)
+}
+
+func (h *Handler) finishAfterMFA(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, sess *iam.LoginSession) {
+	h.complete(w, r, p, instanceID, authRequestID, u, sess.AMR, sess.AuthTime())
+}
