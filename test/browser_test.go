@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 	"golang.org/x/oauth2"
 )
 
@@ -199,4 +202,90 @@ func awaitCallback(t *testing.T, ctx context.Context, origin string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestBrowserTOTP: where the login policy forces a second step, a user
+// without one enrols TOTP in the browser (QR code, key, confirmation code,
+// recovery codes shown once) before reaching the client; a later login
+// from a fresh browser asks for the code after the password.
+func TestBrowserTOTP(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b backendEnv) {
+		cb := newCallbackServer(t)
+		tmpl, err := os.ReadFile("testdata/mfa-init.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		initFile := filepath.Join(t.TempDir(), "mfa-init.yaml")
+		if err := os.WriteFile(initFile, []byte(strings.ReplaceAll(string(tmpl), "${CALLBACK}", cb.URL)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		addr := freeAddr(t)
+		n := startProc(t, append(b.env, "RAMPART_HTTP_ADDR="+addr), "start", "--init", initFile)
+		n.addr = addr
+		n.waitReady()
+		p, err := oidc.NewProvider(oidc.ClientContext(t.Context(), http.DefaultClient), "http://"+addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := &oauth2.Config{ClientID: "portal", ClientSecret: "rcs_test-only-portal-secret-0123456789abcdef",
+			Endpoint: p.Endpoint(), RedirectURL: cb.URL + "/callback", Scopes: []string{oidc.ScopeOpenID}}
+		code := func(secret string, at time.Time) string {
+			c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		signIn := func(ctx context.Context) {
+			t.Helper()
+			steps := []chromedp.Action[chromedp.Void]{
+				chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+				chromedp.WaitVisible(chromedp.ID("login_name")),
+				chromedp.SendKeys(chromedp.ID("login_name"), "dave"),
+				chromedp.Submit(chromedp.ID("login_name")),
+				chromedp.WaitVisible(chromedp.ID("password")),
+				chromedp.SendKeys(chromedp.ID("password"), "dave-test-password-1"),
+				chromedp.Submit(chromedp.ID("password")),
+				chromedp.WaitVisible(chromedp.ID("code")),
+			}
+			if err := chromedp.Do(ctx, steps...); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		ctx := browser(t)
+		signIn(ctx)
+		shoot(t, ctx, "1-enrol")
+		secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".note code")))
+		if err != nil || len(strings.TrimSpace(secret)) < 16 {
+			t.Fatalf("key on the enrolment page = %q, %v", secret, err)
+		}
+		secret = strings.TrimSpace(secret)
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.ID("code"), code(secret, time.Now())),
+			chromedp.Submit(chromedp.ID("code")),
+			chromedp.WaitVisible(chromedp.CSS(".codes")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		shoot(t, ctx, "2-recovery-codes")
+		if err := chromedp.Do(ctx, chromedp.Submit(chromedp.CSS("form"))); err != nil {
+			t.Fatal(err)
+		}
+		awaitCallback(t, ctx, cb.URL)
+
+		// A fresh browser: password, then the code of the next period (the
+		// confirmation used this one's; a step is accepted once).
+		other := browser(t)
+		signIn(other)
+		shoot(t, other, "3-code")
+		if err := chromedp.Do(other,
+			chromedp.SendKeys(chromedp.ID("code"), code(secret, time.Now().Add(30*time.Second))),
+			chromedp.Submit(chromedp.ID("code")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		awaitCallback(t, other, cb.URL)
+	})
 }
