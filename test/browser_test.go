@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/pquerna/otp"
@@ -287,5 +289,103 @@ func TestBrowserTOTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		awaitCallback(t, other, cb.URL)
+	})
+}
+
+// TestBrowserPasskey: a signed-in user adds a passkey (Chrome's virtual
+// authenticator through the DevTools WebAuthn domain: resident keys, user
+// verification), signs out, and signs in again with the passkey alone: no
+// login name, no password.
+func TestBrowserPasskey(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b backendEnv) {
+		cb := newCallbackServer(t)
+		initFile := renderOIDCInit(t, cb.URL)
+		addr := freeAddr(t)
+		n := startProc(t, append(b.env, "RAMPART_HTTP_ADDR="+addr), "start", "--init", initFile)
+		n.addr = addr
+		n.waitReady()
+		// A WebAuthn relying party ID must be a domain name, not an IP.
+		_, port, _ := strings.Cut(addr, ":")
+		origin := "http://localhost:" + port
+		rp := newRelyingParty(t, origin, cb.URL)
+		cfg := rp.webConfig()
+
+		ctx := browser(t)
+		if _, err := chromedp.Call(ctx, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, cdpwebauthn.AddVirtualAuthenticator, cdpwebauthn.AddVirtualAuthenticatorParams{
+			Options: &cdpwebauthn.VirtualAuthenticatorOptions{
+				Protocol: cdpwebauthn.AuthenticatorProtocolCtap2, Ctap2version: cdpwebauthn.Ctap2versionCtap21,
+				Transport: cdpwebauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
+				IsUserVerified: true, AutomaticPresenceSimulation: true,
+			},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		do := func(steps ...chromedp.Action[chromedp.Void]) {
+			t.Helper()
+			if err := chromedp.Do(ctx, steps...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Sign in with the password, then add a passkey.
+		do(
+			chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+			chromedp.WaitVisible(chromedp.ID("login_name")),
+			chromedp.SendKeys(chromedp.ID("login_name"), rpUser),
+			chromedp.Submit(chromedp.ID("login_name")),
+			chromedp.WaitVisible(chromedp.ID("password")),
+			chromedp.SendKeys(chromedp.ID("password"), rpPassword),
+			chromedp.Submit(chromedp.ID("password")),
+		)
+		awaitCallback(t, ctx, cb.URL)
+		do(chromedp.Navigate(origin+"/ui/passkeys"), chromedp.WaitVisible(chromedp.ID("webauthn")))
+		shoot(t, ctx, "1-add-passkey")
+		do(chromedp.Click(chromedp.ID("webauthn")))
+		// The ceremony runs, then the form posts and the result page loads.
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.note")))
+			if err == nil && strings.Contains(msg, "passkey was added") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after adding the passkey: %q, %v", msg, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		shoot(t, ctx, "2-passkey-added")
+
+		// Sign out (RP-initiated logout ends the session), then back in with
+		// the passkey alone.
+		do(chromedp.Navigate(origin+"/oauth/end_session"), chromedp.WaitVisible(chromedp.CSS("h1")))
+		state, verifier := rand.Text(), oauth2.GenerateVerifier()
+		do(
+			chromedp.Navigate(cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))),
+			chromedp.WaitVisible(chromedp.ID("passkey")),
+			chromedp.Click(chromedp.ID("passkey")),
+			chromedp.WaitVisible(chromedp.ID("webauthn")),
+		)
+		shoot(t, ctx, "3-passkey-sign-in")
+		do(chromedp.Click(chromedp.ID("webauthn")))
+		landed, err := url.Parse(awaitCallback(t, ctx, cb.URL))
+		if err != nil || landed.Query().Get("state") != state {
+			t.Fatalf("passkey sign-in landed at %v", landed)
+		}
+		tok, err := cfg.Exchange(rp.ctx, landed.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt, err := rp.provider.Verifier(&oidc.Config{ClientID: rpWebClient}).Verify(rp.ctx, idToken(t, tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims struct {
+			AMR []string `json:"amr"`
+		}
+		if err := idt.Claims(&claims); err != nil || !slices.Contains(claims.AMR, "hwk") || slices.Contains(claims.AMR, "pwd") {
+			t.Fatalf("amr of a passkey sign-in = %v (%v), want hwk without pwd", claims.AMR, err)
+		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/login"
+	"github.com/rampartiam/rampart/internal/mail"
 	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/oidc"
 	"github.com/rampartiam/rampart/internal/server"
@@ -46,11 +47,13 @@ func keyCheckInterval(cfg *config.Config) time.Duration {
 
 // mountOIDC mounts the provider's endpoints and the hosted login pages
 // behind instance resolution.
-func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tokens *token.Service, factors *mfa.Service, externalURL string, log *slog.Logger) error {
+func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tokens *token.Service, factors *mfa.Service, mailer *mail.Service, keyring *crypto.Keyring, externalURL string, log *slog.Logger) error {
 	pages, err := login.New(login.Options{
 		AuthRequests: tokens, Users: svc.Users, Apps: svc.Projects, CallbackURL: p.CallbackURL, Log: log,
 		Sessions:      session.New(svc.Store, session.Options{Secrets: svc.Secrets}),
 		Factors:       factors,
+		Keyring:       keyring,
+		Mail:          mailer,
 		SecureCookies: strings.HasPrefix(externalURL, "https://"),
 		Policies: func(ctx context.Context, instanceID string) *iam.Policies {
 			pol, err := svc.Policies.GetEffective(ctx, instanceID, "")

@@ -152,7 +152,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 		},
 	})
 	mountAPI(srv, svc, provider, mailer, factors, registry, log)
-	if err := mountOIDC(srv, svc, provider, tokens, factors, cfg.ResolvedExternalURL(), log); err != nil {
+	if err := mountOIDC(srv, svc, provider, tokens, factors, mailer, keyring, cfg.ResolvedExternalURL(), log); err != nil {
 		return err
 	}
 	if err := srv.Listen(); err != nil {

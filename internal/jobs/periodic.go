@@ -88,6 +88,7 @@ type cleanupQueries interface {
 	store.CleanupQueries
 	store.OIDCCleanupQueries
 	store.LoginCleanupQueries
+	VerificationTokenDeleteExpired(ctx context.Context, p *store.DeleteBatchParams) (int, error)
 }
 
 // cleanupSteps are the expired data the cleanup job removes. Later features
@@ -109,6 +110,7 @@ func cleanupSteps(q cleanupQueries) []BatchStep {
 		step("oidc_signing_keys", q.SigningKeyDeleteRetired),
 		step("login_sessions", q.SessionDeleteExpired),
 		step("email_otp_challenges", q.EmailOTPChallengeDeleteExpired),
+		step("verification_tokens", q.VerificationTokenDeleteExpired),
 	}
 }
 

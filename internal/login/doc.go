@@ -9,14 +9,19 @@
 //	                            step, so the page reveals no accounts), a new
 //	                            password if the user must change theirs; on
 //	                            success back to the provider's callback
+//	/ui/login?passkey=1&…       passwordless sign-in with a passkey (WebAuthn)
+//	/ui/passkeys                a signed-in user adds a passkey
+//	/ui/register, /ui/verify-email, /ui/forgot-password, /ui/reset-password
+//	                            self-service (see docs/login.md)
 //	/ui/device?user_code=…      device flow verification (RFC 8628 §3.3)
 //	/ui/logged-out              after RP-initiated logout
 //	/ui/static/                 the stylesheet (immutable, versioned URL)
 //
 // Every page is protected against cross-site form posts
 // (http.CrossOriginProtection), sent with a strict Content-Security-Policy
-// (no scripts; styles from this origin or with the response's nonce), no
-// caching and no referrer, and translated (locales/*.json: English,
+// (scripts and styles only from this origin — the one script runs the
+// passkey ceremony — or a style with the response's nonce), no caching and
+// no referrer, and translated (locales/*.json: English,
 // German) by the authorization request's ui_locales, then the browser's
 // Accept-Language. Branding (product name, logo, primary colour) and the
 // lockout limits come from the instance's policies (Options.Policies).

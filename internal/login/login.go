@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampartiam/rampart/internal/crypto"
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/mail"
 	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/reqctx"
 	"github.com/rampartiam/rampart/internal/session"
@@ -48,6 +50,7 @@ type Users interface {
 	CheckPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, error)
 	Get(ctx context.Context, ref user.Ref) (*iam.User, error)
 	SetPassword(ctx context.Context, actor string, ref user.Ref, password string, changeRequired bool) (*iam.User, error)
+	AccountUsers
 }
 
 // Apps finds the application behind a request (project.Service).
@@ -75,6 +78,12 @@ type Options struct {
 	// Factors verifies and enrols second factors (TOTP, recovery codes);
 	// nil means no second step.
 	Factors *mfa.Service
+	// Mail queues the e-mail of registration and password reset; nil
+	// means none (no verification e-mail, no password reset).
+	Mail *mail.Service
+	// Keyring seals passkey ceremonies between their two requests; nil
+	// (or nil Factors or Sessions) means no passkeys.
+	Keyring *crypto.Keyring
 	// SecureCookies marks the session cookie Secure (the external URL is
 	// https).
 	SecureCookies bool
@@ -91,12 +100,13 @@ var staticFiles embed.FS
 
 // Handler serves the hosted login pages.
 type Handler struct {
-	o       Options
-	pages   map[string]*template.Template
-	cssURL  string
-	csrf    *http.CrossOriginProtection
-	statics http.Handler
-	limiter *ipLimiter
+	o         Options
+	pages     map[string]*template.Template
+	cssURL    string
+	scriptURL string
+	csrf      *http.CrossOriginProtection
+	statics   http.Handler
+	limiter   *ipLimiter
 }
 
 // New parses the templates and returns the pages.
@@ -111,7 +121,8 @@ func New(o Options) (*Handler, error) {
 	h.limiter = newIPLimiter(func(instanceID string) int {
 		return h.policies(context.Background(), instanceID).Lockout.IPRateLimitPerMinute
 	}, o.Now)
-	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "device", "message"} {
+	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "passkey", "device", "message",
+		"register", "verify_email", "forgot_password", "reset_password"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -124,6 +135,12 @@ func New(o Options) (*Handler, error) {
 	}
 	sum := sha256.Sum256(css)
 	h.cssURL = PathStatic + "login.css?v=" + hex.EncodeToString(sum[:6])
+	js, err := staticFiles.ReadFile("static/webauthn.js")
+	if err != nil {
+		return nil, err
+	}
+	jsSum := sha256.Sum256(js)
+	h.scriptURL = PathStatic + "webauthn.js?v=" + hex.EncodeToString(jsSum[:6])
 	files := http.FileServerFS(staticFiles)
 	h.statics = http.StripPrefix("/ui", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -144,7 +161,13 @@ func (h *Handler) Routes() map[string]http.Handler {
 		PathLogin:     h.guard(h.login),
 		PathDevice:    h.guard(h.device),
 		PathLoggedOut: h.guard(h.loggedOut),
-		PathStatic:    h.statics,
+		PathPasskeys:  h.guard(h.passkeys),
+
+		PathRegister:       h.guard(h.register),
+		PathVerifyEmail:    h.guard(h.verifyEmail),
+		PathForgotPassword: h.guard(h.forgotPassword),
+		PathResetPassword:  h.guard(h.resetPassword),
+		PathStatic:         h.statics,
 	}
 }
 
@@ -157,10 +180,15 @@ type page struct {
 	Action, AuthRequestID           string
 	LoginName, UserCode             string
 	QRCode                          template.URL
+	PasskeyURL                      string
+	WebAuthnOptions, Ceremony       string
+	WebAuthnMode, Step, Submit      string
+	SkipLabel, Script               string
 	Secret                          string
 	RecoveryCodes                   []string
 	Brand                           brandView
 	CSS, Nonce                      string
+	flowView
 }
 
 // T is the page's translation function.
@@ -232,9 +260,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 	p.Nonce = base64.RawStdEncoding.EncodeToString(nonce[:])
 	p.CSS = h.cssURL
 	p.Brand = h.brand(r.Context())
+	h.decorate(r, p)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'nonce-"+p.Nonce+"'; img-src https: 'self' data:; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'nonce-"+p.Nonce+"'; img-src https: 'self' data:; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
@@ -322,13 +351,20 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// Single sign-on: a browser whose session verified the password of
 		// a user who is still active goes straight back, unless the client
 		// asked for a fresh login.
-		if sess := h.currentSession(r, in.ID, pol.Login); sess != nil && sess.PasswordVerified() && !reauthenticate(req, sess, h.now()) {
+		if sess := h.currentSession(r, in.ID, pol.Login); sess != nil && (sess.PasswordVerified() || sess.MFAVerified()) && !reauthenticate(req, sess, h.now()) {
 			if u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: in.ID, ID: sess.UserID}); err == nil && u.State == iam.UserActive {
 				h.finish(w, r, p, in.ID, id, u, sess.AMR, sess.AuthTime(), sess.MFAVerified(), pol.Login)
 				return
 			}
 		}
+		if r.URL.Query().Get("passkey") == "1" && pol.Login.AllowPasskeys && h.passkeysEnabled() {
+			h.passkeyLogin(w, r, p, in.ID)
+			return
+		}
 		p.body, p.LoginName = "login_name", req.LoginHint
+		if pol.Login.AllowPasskeys && h.passkeysEnabled() {
+			p.PasskeyURL = PathLogin + "?passkey=1&authRequestID=" + id
+		}
 		h.render(w, r, http.StatusOK, p)
 		return
 	}
@@ -338,6 +374,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	case "totp", "totp_confirm", "continue":
 		h.mfaStep(w, r, p, in.ID, id, pol)
+		return
+	case "passkey_login":
+		if !pol.Login.AllowPasskeys || !h.passkeysEnabled() {
+			break
+		}
+		h.finishPasskeyLogin(w, r, p, in.ID, id, pol)
 		return
 	}
 	p.LoginName = strings.TrimSpace(r.PostFormValue("login_name"))

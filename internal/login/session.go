@@ -73,8 +73,7 @@ func (h *Handler) passwordVerified(w http.ResponseWriter, r *http.Request, insta
 	ctx := r.Context()
 	tok := cookieToken(r)
 	if tok == "" || h.currentSession(r, instanceID, lp) == nil {
-		_, created, err := h.o.Sessions.Create(ctx, instanceID, session.Client{UserAgent: r.UserAgent(), IP: clientIP(r)},
-			session.Lifetimes{Absolute: lp.SessionLifetime, Idle: lp.SessionIdleTimeout})
+		created, err := h.newSession(r, instanceID, lp)
 		if err != nil {
 			return err
 		}
@@ -97,6 +96,14 @@ func (h *Handler) passwordVerified(w http.ResponseWriter, r *http.Request, insta
 	}
 	h.setCookie(w, next, sess.ExpiresAt)
 	return nil
+}
+
+// newSession starts an anonymous session for the browser and returns its
+// token.
+func (h *Handler) newSession(r *http.Request, instanceID string, lp *iam.LoginPolicy) (string, error) {
+	_, tok, err := h.o.Sessions.Create(r.Context(), instanceID, session.Client{UserAgent: r.UserAgent(), IP: clientIP(r)},
+		session.Lifetimes{Absolute: lp.SessionLifetime, Idle: lp.SessionIdleTimeout})
+	return tok, err
 }
 
 // finish takes u, whose password was verified (now or by the browser's

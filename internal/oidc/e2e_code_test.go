@@ -471,8 +471,8 @@ func testLoginPage(t *testing.T, w, _ *world) {
 				t.Errorf("CSP %q lacks %q", csp, want)
 			}
 		}
-		if strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe-inline") {
-			t.Errorf("CSP %q allows scripts or inline code", csp)
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("CSP %q allows scripts from elsewhere or inline code", csp)
 		}
 	})
 	t.Run("Lockout", func(t *testing.T) {
@@ -678,6 +678,36 @@ func testLoginPage(t *testing.T, w, _ *world) {
 		id, h = login()
 		if r := step(url.Values{"recovery_code": {recovery[0]}}); r.status != http.StatusUnauthorized {
 			t.Fatalf("recovery code reused: %d", r.status)
+		}
+	})
+	t.Run("PasskeyAttacks", func(t *testing.T) {
+		t.Parallel()
+		// Adding a passkey needs a signed-in browser.
+		if r := w.h.get(t, w.issuer+login.PathPasskeys, nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("passkeys page without a session: %d", r.status)
+		}
+		// A forged or replayed ceremony, or a garbage assertion, signs no
+		// one in: the passkey page comes back with an error, no cookie.
+		id := start(t)
+		for _, v := range []url.Values{
+			{"ceremony": {"forged"}, "credential": {"{}"}},
+			{"ceremony": {""}, "credential": {`{"id":"x","rawId":"eA","type":"public-key","response":{}}`}},
+		} {
+			v.Set("authRequestID", id)
+			v.Set("step", "passkey_login")
+			r := w.h.post(t, w.issuer+oidc.PathLogin, v, w.sameOrigin())
+			if r.status == http.StatusSeeOther || strings.Contains(strings.Join(r.header.Values("Set-Cookie"), " "), login.CookieName+"=rls_") {
+				t.Fatalf("forged passkey login: %d %v", r.status, r.header)
+			}
+			if !strings.Contains(string(r.body), "could not be used") {
+				t.Fatalf("forged passkey login page: %s", r.body)
+			}
+		}
+		// The login page offers passkeys (policy default), and the passkey
+		// page carries a sealed ceremony, not readable session data.
+		r := w.h.get(t, w.issuer+oidc.PathLogin+"?passkey=1&authRequestID="+id, nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `data-webauthn="get"`) || strings.Contains(string(r.body), "challenge&#34;:&#34;") && strings.Contains(string(r.body), `name="ceremony" value=""`) {
+			t.Fatalf("passkey page: %d %s", r.status, r.body)
 		}
 	})
 	t.Run("TwoSteps", func(t *testing.T) {

@@ -72,6 +72,12 @@ type harnessOptions struct {
 	now func() time.Time
 	// keys configure the signing keys (defaults if zero).
 	keys token.KeyOptions
+	// policies adjusts the login policies of every instance (defaults,
+	// without the per-address limit, if nil).
+	policies func(*iam.Policies)
+	// mail gives the login pages a mail.Service whose messages are kept in
+	// harness.mailbox instead of being sent.
+	mail bool
 }
 
 // harness is the OpenID Provider and the admin API in process on a real
@@ -101,6 +107,8 @@ type harness struct {
 	// lastRT is the round-trip count of the last request per path, and
 	// per probe tag and path ("<tag> <path>").
 	lastRT map[string]int64
+	// mailbox holds the messages the login pages queued (harnessOptions.mail).
+	mailbox *mailbox
 }
 
 func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *harness {
@@ -156,14 +164,18 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 
 	mux := http.NewServeMux()
 	h.factors = mfa.New(s, mfa.Options{Keyring: kr, Secrets: secrets, Now: o.now})
-	pages, err := login.New(login.Options{AuthRequests: h.tokens, Users: h.users, Apps: h.projects, CallbackURL: h.provider.CallbackURL,
+	mailer := h.newMailer(t, s, kr, o.mail)
+	pages, err := login.New(login.Options{Mail: mailer, AuthRequests: h.tokens, Users: h.users, Apps: h.projects, CallbackURL: h.provider.CallbackURL,
 		Sessions: session.New(s, session.Options{Secrets: secrets, Now: o.now}), Now: o.now,
-		Factors: h.factors,
+		Factors: h.factors, Keyring: kr,
 		// Every test logs in from 127.0.0.1, far more often than a person
 		// would: no per-address limit here (internal/login tests it).
 		Policies: func(context.Context, string) *iam.Policies {
 			p := iam.DefaultPolicies()
 			p.Lockout.IPRateLimitPerMinute = 0
+			if o.policies != nil {
+				o.policies(p)
+			}
 			return p
 		},
 	})

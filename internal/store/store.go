@@ -65,6 +65,7 @@ type Queries interface {
 	EmailQueries
 	PolicyQueries
 	LoginQueries
+	VerificationQueries
 }
 
 // InstanceQueries store instances.

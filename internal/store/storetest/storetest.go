@@ -32,6 +32,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Login", b.testLogin)
 	t.Run("Email", b.testEmail)
 	t.Run("Policies", b.testPolicies)
+	t.Run("Verification", b.testVerification)
 	t.Run("RoundTrips", b.testRoundTrips)
 }
 

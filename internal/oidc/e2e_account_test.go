@@ -1,0 +1,300 @@
+package oidc_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/riverqueue/river"
+
+	rcrypto "github.com/rampartiam/rampart/internal/crypto"
+	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/login"
+	"github.com/rampartiam/rampart/internal/mail"
+	"github.com/rampartiam/rampart/internal/store"
+	"github.com/rampartiam/rampart/internal/user"
+)
+
+// mailbox is a mail.Enqueuer that keeps the queued messages, decrypted,
+// instead of inserting jobs.
+type mailbox struct {
+	kr   *rcrypto.Keyring
+	mu   sync.Mutex
+	msgs []queuedMail
+}
+
+// queuedMail is one message as the mail job would send it.
+type queuedMail struct {
+	To, Kind string
+	Data     map[string]string
+}
+
+// Enqueue implements mail.Enqueuer: it reads the job's arguments as the
+// mail worker would.
+func (b *mailbox) Enqueue(_ context.Context, _ store.Queries, args river.JobArgs, _ *river.InsertOpts) error {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	var a struct {
+		InstanceID string `json:"instance_id"`
+		MessageID  string `json:"message_id"`
+		To         string `json:"to"`
+		Kind       string `json:"kind"`
+		Data       []byte `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return err
+	}
+	m := queuedMail{To: a.To, Kind: a.Kind, Data: map[string]string{}}
+	if len(a.Data) > 0 {
+		plain, err := b.kr.Decrypt(a.Data, []byte("mail:"+a.InstanceID+":"+a.MessageID))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(plain, &m.Data); err != nil {
+			return err
+		}
+	}
+	b.mu.Lock()
+	b.msgs = append(b.msgs, m)
+	b.mu.Unlock()
+	return nil
+}
+
+// find returns the messages of kind to the address.
+func (b *mailbox) find(to string, kind mail.Kind) []queuedMail {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []queuedMail
+	for _, m := range b.msgs {
+		if m.To == to && m.Kind == string(kind) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// newMailer returns the login pages' mail.Service: nil unless on, else
+// one queueing into h.mailbox.
+func (h *harness) newMailer(t testing.TB, s store.Store, kr *rcrypto.Keyring, on bool) *mail.Service {
+	t.Helper()
+	if !on {
+		return nil
+	}
+	h.mailbox = &mailbox{kr: kr}
+	m, err := mail.New(s, mail.Options{Keyring: kr, Enqueuer: h.mailbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// startLogin begins an authorization request of the web app and returns
+// its ID.
+func (w *world) startLogin(t *testing.T) string {
+	t.Helper()
+	r := w.h.get(t, w.oauth2Config(t, w.web, webRedirect, "openid").AuthCodeURL("st"), nil)
+	return r.location(t, w.issuer).Query().Get("authRequestID")
+}
+
+// onlyMail returns the one message of kind to the address.
+func onlyMail(t *testing.T, h *harness, to string, kind mail.Kind) queuedMail {
+	t.Helper()
+	got := h.mailbox.find(to, kind)
+	if len(got) != 1 {
+		t.Fatalf("%d %s messages to %s, want 1", len(got), kind, to)
+	}
+	return got[0]
+}
+
+// sessionCookie returns the login session cookie a response set.
+func sessionCookie(t *testing.T, r *response) *http.Cookie {
+	t.Helper()
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == login.CookieName && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("no session cookie (status %d)", r.status)
+	return nil
+}
+
+// TestAccountPages drives self-registration, e-mail verification and
+// password reset through the hosted login on both backends.
+func TestAccountPages(t *testing.T) {
+	t.Parallel()
+	o := harnessOptions{mail: true, policies: func(p *iam.Policies) { p.Login.AllowRegistration = true }}
+	forEachBackend(t, o, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		t.Run("Register", func(t *testing.T) {
+			t.Parallel()
+			testRegister(t, w)
+		})
+		t.Run("PasswordReset", func(t *testing.T) {
+			t.Parallel()
+			testPasswordReset(t, w)
+		})
+	})
+}
+
+func testRegister(t *testing.T, w *world) {
+	h, ctx := w.h, t.Context()
+	id := w.startLogin(t)
+	if r := h.get(t, w.issuer+login.PathLogin+"?authRequestID="+id, nil); !strings.Contains(string(r.body), login.PathRegister+"?authRequestID="+id) {
+		t.Fatalf("login page without registration link: %s", r.body)
+	}
+	if r := h.get(t, w.issuer+login.PathRegister+"?authRequestID="+id, nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `name="given_name"`) {
+		t.Fatalf("registration page: %d %s", r.status, r.body)
+	}
+	form := func(loginName, pw, confirm string) url.Values {
+		return url.Values{"authRequestID": {id}, "login_name": {loginName}, "email": {loginName + "@example.com"},
+			"given_name": {"New"}, "family_name": {"Person"}, "new_password": {pw}, "confirm_password": {confirm}}
+	}
+	for _, c := range []struct {
+		name   string
+		form   url.Values
+		status int
+		text   string
+	}{
+		{"Mismatch", form("newbie", password, password+"x"), http.StatusBadRequest, "passwords differ"},
+		{"Weak", form("newbie", "short", "short"), http.StatusBadRequest, "at least"},
+		{"Missing", url.Values{"authRequestID": {id}, "login_name": {"newbie"}}, http.StatusBadRequest, "Fill in every field"},
+		{"Taken", form("ALICE", password, password), http.StatusConflict, "login name is taken"},
+		{"UnknownRequest", func() url.Values { f := form("newbie", password, password); f.Set("authRequestID", "nope"); return f }(), http.StatusBadRequest, "invalid or has expired"},
+	} {
+		r := h.post(t, w.issuer+login.PathRegister, c.form, w.sameOrigin())
+		if r.status != c.status || !strings.Contains(string(r.body), c.text) {
+			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+		}
+	}
+	if u, err := h.s.UserGetByLoginName(ctx, &store.UserGetByLoginNameParams{InstanceID: w.in.ID, LoginName: "newbie"}); err == nil {
+		t.Fatalf("a refused registration created %+v", u)
+	}
+	if r := h.post(t, w.issuer+login.PathRegister, form("newbie", password, password), http.Header{"Origin": {"http://evil.test"}}); r.status != http.StatusForbidden {
+		t.Errorf("cross-origin registration: %d", r.status)
+	}
+
+	r := h.post(t, w.issuer+login.PathRegister, form("newbie", password, password), w.sameOrigin())
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	sessionCookie(t, r)
+	u, err := h.s.UserGetByLoginName(ctx, &store.UserGetByLoginNameParams{InstanceID: w.in.ID, LoginName: "newbie"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.OrgID != w.org.ID || u.Human.Email != "newbie@example.com" || u.Human.EmailVerified || u.State != iam.UserActive {
+		t.Fatalf("registered user %+v %+v", u, u.Human)
+	}
+	m := onlyMail(t, h, "newbie@example.com", mail.KindVerifyEmail)
+	link, err := url.Parse(m.Data["link"])
+	if err != nil || link.Path != login.PathVerifyEmail || m.Data["code"] == "" || link.Query().Get("token") != m.Data["code"] {
+		t.Fatalf("verification message %+v", m)
+	}
+
+	if r := h.get(t, link.String()+"x", nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "invalid") {
+		t.Errorf("wrong token: %d %s", r.status, r.body)
+	}
+	if r := h.get(t, link.String(), nil); r.status != http.StatusOK || !strings.Contains(string(r.body), "is verified") {
+		t.Fatalf("verify: %d %s", r.status, r.body)
+	}
+	if u, _ := h.users.Get(ctx, user.Ref{InstanceID: w.in.ID, ID: u.ID}); !u.Human.EmailVerified {
+		t.Fatal("e-mail not verified")
+	}
+	if r := h.post(t, w.issuer+login.PathVerifyEmail, url.Values{"token": {m.Data["code"]}}, w.sameOrigin()); r.status != http.StatusBadRequest {
+		t.Errorf("token used twice: %d %s", r.status, r.body)
+	}
+}
+
+func testPasswordReset(t *testing.T, w *world) {
+	h, ctx := w.h, t.Context()
+	rita := check[*iam.User](t)(h.users.CreateHuman(ctx, iam.SystemActor, &user.NewHuman{
+		InstanceID: w.in.ID, OrgID: w.org.ID, LoginName: "rita", Password: password,
+		Profile: iam.HumanProfile{Email: "rita@example.com", GivenName: "Rita", FamilyName: "Example"},
+	}))
+	// Rita is signed in in a browser.
+	id := w.startLogin(t)
+	if r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"rita"}}, w.sameOrigin()); !strings.Contains(string(r.body), login.PathForgotPassword) {
+		t.Fatalf("password step without reset link: %s", r.body)
+	}
+	r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"rita"}, "password": {password}}, w.sameOrigin())
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	cookie := sessionCookie(t, r)
+
+	// The same answer for everyone; mail only for rita.
+	for _, name := range []string{"nobody", "svc", "rita"} {
+		r := h.post(t, w.issuer+login.PathForgotPassword, url.Values{"login_name": {name}}, w.sameOrigin())
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), "If an account with this login name exists") {
+			t.Errorf("forgot %s: %d %s", name, r.status, r.body)
+		}
+	}
+	m := onlyMail(t, h, "rita@example.com", mail.KindPasswordReset)
+	link, err := url.Parse(m.Data["link"])
+	if err != nil || link.Path != login.PathResetPassword {
+		t.Fatalf("reset message %+v", m)
+	}
+	token := link.Query().Get("token")
+
+	if r := h.get(t, w.issuer+login.PathResetPassword+"?token=nope", nil); r.status != http.StatusBadRequest {
+		t.Errorf("unknown token: %d %s", r.status, r.body)
+	}
+	if r := h.get(t, link.String(), nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `name="new_password"`) {
+		t.Fatalf("reset form: %d %s", r.status, r.body)
+	}
+	const newPassword = "a brand new passphrase"
+	reset := func(pw, confirm string) *response {
+		return h.post(t, w.issuer+login.PathResetPassword, url.Values{"token": {token}, "new_password": {pw}, "confirm_password": {confirm}}, w.sameOrigin())
+	}
+	if r := reset(newPassword, "other"); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "passwords differ") {
+		t.Errorf("mismatch: %d %s", r.status, r.body)
+	}
+	if r := reset("short", "short"); r.status != http.StatusBadRequest {
+		t.Errorf("weak: %d %s", r.status, r.body)
+	}
+	if r := reset(newPassword, newPassword); r.status != http.StatusOK || !strings.Contains(string(r.body), "password was changed") {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+	onlyMail(t, h, "rita@example.com", mail.KindPasswordChanged)
+	if r := reset(newPassword+"2", newPassword+"2"); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "invalid") {
+		t.Errorf("token used twice: %d %s", r.status, r.body)
+	}
+	if _, err := h.users.CheckPassword(ctx, w.in.ID, rita.LoginName, newPassword); err != nil {
+		t.Errorf("new password: %v", err)
+	}
+	// The browser's session ended: a new sign-in asks again.
+	id = w.startLogin(t)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.issuer+login.PathLogin+"?authRequestID="+id, nil)
+	req.AddCookie(cookie)
+	if r := do(t, h.client, req); r.status != http.StatusOK {
+		t.Errorf("session survived the reset: %d", r.status)
+	}
+}
+
+// TestAccountPagesOff checks the pages of an instance whose policy does
+// not allow registration, on a node that cannot send e-mail.
+func TestAccountPagesOff(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		id := w.startLogin(t)
+		if r := h.get(t, w.issuer+login.PathRegister+"?authRequestID="+id, nil); r.status != http.StatusNotFound || !strings.Contains(string(r.body), "cannot create an account") {
+			t.Errorf("registration: %d %s", r.status, r.body)
+		}
+		if r := h.get(t, w.issuer+login.PathLogin+"?authRequestID="+id, nil); strings.Contains(string(r.body), login.PathRegister) {
+			t.Error("login page links to the registration")
+		}
+		if r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"alice"}}, w.sameOrigin()); strings.Contains(string(r.body), login.PathForgotPassword) {
+			t.Error("password step links to the reset without e-mail")
+		}
+		if r := h.post(t, w.issuer+login.PathForgotPassword, url.Values{"login_name": {"alice"}}, w.sameOrigin()); r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "E-mail cannot be sent") {
+			t.Errorf("forgot password: %d %s", r.status, r.body)
+		}
+	})
+}
