@@ -389,3 +389,116 @@ func TestBrowserPasskey(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserAccount walks the self-service of the hosted login in
+// headless Chromium against a real binary that mails through a real SMTP
+// server in the test: create an account from the sign-in page, verify the
+// e-mail address with the link from the message, reset the forgotten
+// password by e-mail, sign in with the new one, and get locked out after
+// the policy's three wrong passwords (then even the right one fails, with
+// the same message).
+func TestBrowserAccount(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b backendEnv) {
+		cb := newCallbackServer(t)
+		mb := newMailbox(t)
+		tmpl, err := os.ReadFile("testdata/account-init.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		initFile := filepath.Join(t.TempDir(), "account-init.yaml")
+		if err := os.WriteFile(initFile, []byte(strings.ReplaceAll(string(tmpl), "${CALLBACK}", cb.URL)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		addr := freeAddr(t)
+		_, port, _ := strings.Cut(addr, ":")
+		origin := "http://localhost:" + port
+		n := startProc(t, append(append(b.env, mb.env()...), "RAMPART_HTTP_ADDR="+addr, "RAMPART_EXTERNAL_URL="+origin), "start", "--init", initFile)
+		n.addr = addr
+		n.waitReady()
+		p, err := oidc.NewProvider(oidc.ClientContext(t.Context(), http.DefaultClient), origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := &oauth2.Config{ClientID: "shop", ClientSecret: "rcs_test-only-shop-secret-0123456789abcdef",
+			Endpoint: p.Endpoint(), RedirectURL: cb.URL + "/callback", Scopes: []string{oidc.ScopeOpenID}}
+		authURL := func() string {
+			return cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "login"))
+		}
+		ctx := browser(t)
+		do := func(steps ...chromedp.Action[chromedp.Void]) {
+			t.Helper()
+			if err := chromedp.Do(ctx, steps...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitText := func(sel, want string) {
+			t.Helper()
+			for deadline := time.Now().Add(30 * time.Second); ; {
+				got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+				if err == nil && strings.Contains(got, want) {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %q, want %q (%v)", sel, got, want, err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		const login, email, first, second = "erin", "erin@shop.example", "erin-first-password-1", "erin-second-password-2"
+
+		// Register from the sign-in page.
+		do(chromedp.Navigate(authURL()), chromedp.WaitVisible(chromedp.CSS(`a[href^="/ui/register"]`)), chromedp.Click(chromedp.CSS(`a[href^="/ui/register"]`)),
+			chromedp.WaitVisible(chromedp.ID("email")))
+		shoot(t, ctx, "1-register")
+		do(
+			chromedp.SendKeys(chromedp.ID("login_name"), login),
+			chromedp.SendKeys(chromedp.ID("email"), email),
+			chromedp.SendKeys(chromedp.ID("given_name"), "Erin"),
+			chromedp.SendKeys(chromedp.ID("family_name"), "Example"),
+			chromedp.SendKeys(chromedp.ID("new_password"), first),
+			chromedp.SendKeys(chromedp.ID("confirm_password"), first),
+			chromedp.Submit(chromedp.ID("email")),
+		)
+		awaitCallback(t, ctx, cb.URL)
+
+		// Verify the address with the link from the message.
+		do(chromedp.Navigate(mb.link(t, email, "/ui/verify-email")))
+		waitText("main", "verified")
+		shoot(t, ctx, "2-email-verified")
+
+		// Forgot password: the message's link sets a new one.
+		do(chromedp.Navigate(authURL()), chromedp.WaitVisible(chromedp.ID("login_name")),
+			chromedp.SendKeys(chromedp.ID("login_name"), login), chromedp.Submit(chromedp.ID("login_name")),
+			chromedp.WaitVisible(chromedp.CSS(`a[href^="/ui/forgot-password"]`)), chromedp.Click(chromedp.CSS(`a[href^="/ui/forgot-password"]`)),
+			chromedp.WaitVisible(chromedp.ID("login_name")))
+		shoot(t, ctx, "3-forgot-password")
+		do(chromedp.SendKeys(chromedp.ID("login_name"), login), chromedp.Submit(chromedp.ID("login_name")))
+		waitText("main", "If an account")
+		do(chromedp.Navigate(mb.link(t, email, "/ui/reset-password")), chromedp.WaitVisible(chromedp.ID("new_password")))
+		shoot(t, ctx, "4-reset-password")
+		do(chromedp.SendKeys(chromedp.ID("new_password"), second), chromedp.SendKeys(chromedp.ID("confirm_password"), second),
+			chromedp.Submit(chromedp.ID("new_password")))
+		waitText("main", "password was changed")
+
+		signIn := func(password string) {
+			t.Helper()
+			do(chromedp.Navigate(authURL()), chromedp.WaitVisible(chromedp.ID("login_name")),
+				chromedp.SendKeys(chromedp.ID("login_name"), login), chromedp.Submit(chromedp.ID("login_name")),
+				chromedp.WaitVisible(chromedp.ID("password")),
+				chromedp.SendKeys(chromedp.ID("password"), password), chromedp.Submit(chromedp.ID("password")))
+		}
+		signIn(second)
+		awaitCallback(t, ctx, cb.URL)
+
+		// Three wrong passwords lock the account; then the right one fails
+		// with the same message.
+		for range 3 {
+			signIn("wrong password!")
+			waitText("[role=alert]", "wrong")
+		}
+		signIn(second)
+		waitText("[role=alert]", "wrong")
+		shoot(t, ctx, "5-locked")
+	})
+}
