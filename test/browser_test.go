@@ -387,6 +387,37 @@ func TestBrowserPasskey(t *testing.T) {
 		if err := idt.Claims(&claims); err != nil || !slices.Contains(claims.AMR, "hwk") || slices.Contains(claims.AMR, "pwd") {
 			t.Fatalf("amr of a passkey sign-in = %v (%v), want hwk without pwd", claims.AMR, err)
 		}
+
+		// With a passkey registered, a password sign-in asks for it as the
+		// second factor.
+		do(chromedp.Navigate(origin+"/oauth/end_session"), chromedp.WaitVisible(chromedp.CSS("h1")))
+		state, verifier = rand.Text(), oauth2.GenerateVerifier()
+		do(
+			chromedp.Navigate(cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))),
+			chromedp.WaitVisible(chromedp.ID("login_name")),
+			chromedp.SendKeys(chromedp.ID("login_name"), rpUser),
+			chromedp.Submit(chromedp.ID("login_name")),
+			chromedp.WaitVisible(chromedp.ID("password")),
+			chromedp.SendKeys(chromedp.ID("password"), rpPassword),
+			chromedp.Submit(chromedp.ID("password")),
+			chromedp.WaitVisible(chromedp.ID("webauthn")),
+		)
+		shoot(t, ctx, "4-passkey-second-step")
+		do(chromedp.Click(chromedp.ID("webauthn")))
+		landed, err = url.Parse(awaitCallback(t, ctx, cb.URL))
+		if err != nil || landed.Query().Get("state") != state {
+			t.Fatalf("second-step sign-in landed at %v", landed)
+		}
+		tok, err = cfg.Exchange(rp.ctx, landed.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idt, err = rp.provider.Verifier(&oidc.Config{ClientID: rpWebClient}).Verify(rp.ctx, idToken(t, tok)); err != nil {
+			t.Fatal(err)
+		}
+		if err := idt.Claims(&claims); err != nil || !slices.Contains(claims.AMR, "pwd") || !slices.Contains(claims.AMR, "hwk") || !slices.Contains(claims.AMR, "mfa") {
+			t.Fatalf("amr of password + passkey = %v (%v), want pwd, hwk, mfa", claims.AMR, err)
+		}
 	})
 }
 

@@ -375,6 +375,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case "totp", "totp_confirm", "continue":
 		h.mfaStep(w, r, p, in.ID, id, pol)
 		return
+	case "webauthn_2fa":
+		if !h.passkeysEnabled() {
+			break
+		}
+		h.finishWebAuthnSecondStep(w, r, p, in.ID, id, pol)
+		return
 	case "passkey_login":
 		if !pol.Login.AllowPasskeys || !h.passkeysEnabled() {
 			break

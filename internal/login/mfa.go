@@ -11,37 +11,60 @@ import (
 	"github.com/rampartiam/rampart/internal/user"
 )
 
-// secondFactor decides the second step for u: verify their TOTP code,
-// enrol TOTP (the login policy forces a second factor and u has none the
-// pages can verify), or nothing.
-func (h *Handler) secondFactor(r *http.Request, instanceID string, u *iam.User, lp *iam.LoginPolicy) (verify, enrol bool, err error) {
+// Second steps.
+const (
+	stepNone     = ""
+	stepTOTP     = "totp"
+	stepWebAuthn = "webauthn"
+	stepEnrol    = "enrol"
+)
+
+// secondFactor decides the second step for u: their TOTP code, else one
+// of their passkeys (WebAuthn as a second factor), else — when the login
+// policy forces a second factor — TOTP enrolment; or none.
+func (h *Handler) secondFactor(r *http.Request, instanceID string, u *iam.User, lp *iam.LoginPolicy) (string, error) {
 	if h.o.Factors == nil || u.Human == nil {
-		return false, false, nil
+		return stepNone, nil
 	}
 	has, err := h.o.Factors.HasVerifiedTOTP(r.Context(), instanceID, u.ID)
 	if err != nil {
-		return false, false, err
+		return stepNone, err
 	}
 	if has {
-		return true, false, nil
+		return stepTOTP, nil
 	}
-	return false, lp.ForceMFA && slices.Contains(lp.AllowedSecondFactors, iam.SecondFactorTOTP), nil
+	if h.passkeysEnabled() {
+		has, err := h.o.Factors.HasWebAuthnCredentials(r.Context(), instanceID, u.ID)
+		if err != nil {
+			return stepNone, err
+		}
+		if has {
+			return stepWebAuthn, nil
+		}
+	}
+	if lp.ForceMFA && slices.Contains(lp.AllowedSecondFactors, iam.SecondFactorTOTP) {
+		return stepEnrol, nil
+	}
+	return stepNone, nil
 }
 
 // secondStep renders the second step for u if one is due, and reports
 // whether it did.
 func (h *Handler) secondStep(w http.ResponseWriter, r *http.Request, p *page, instanceID string, u *iam.User, lp *iam.LoginPolicy) bool {
-	verify, enrol, err := h.secondFactor(r, instanceID, u, lp)
+	step, err := h.secondFactor(r, instanceID, u, lp)
 	switch {
 	case err != nil:
 		p.body, p.Error = "message", p.m.T("error.unavailable")
 		h.render(w, r, http.StatusServiceUnavailable, p)
 		return true
-	case verify:
+	case step == stepTOTP:
 		p.body, p.Title, p.Error = "mfa_totp", p.m.T("mfa.title"), ""
 		h.render(w, r, http.StatusOK, p)
 		return true
-	case enrol:
+	case step == stepWebAuthn:
+		h.webAuthnSecondStep(w, r, p, instanceID, u)
+		return true
+	case step == stepEnrol:
 		h.enrolTOTP(w, r, p, instanceID, u)
 		return true
 	}

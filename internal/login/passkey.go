@@ -271,3 +271,86 @@ func passkeyName(ua string) string {
 	}
 	return mfa.DefaultWebAuthnName
 }
+
+// webAuthnSecondStep asks a user who proved their password for one of
+// their passkeys (WebAuthn as the second factor).
+func (h *Handler) webAuthnSecondStep(w http.ResponseWriter, r *http.Request, p *page, instanceID string, u *iam.User) {
+	wu, err := h.o.Factors.WebAuthnUser(r.Context(), instanceID, u.ID)
+	var rp *webauthn.WebAuthn
+	if err == nil {
+		rp, err = h.relyingParty(r)
+	}
+	var opts *protocol.CredentialAssertion
+	var sd *webauthn.SessionData
+	if err == nil {
+		opts, sd, err = rp.BeginLogin(webAuthnUser{wu})
+	}
+	var sealed string
+	if err == nil {
+		sealed, err = h.seal("2fa:"+u.ID, instanceID, sd)
+	}
+	if err != nil {
+		p.body, p.Error = "message", p.m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
+		return
+	}
+	p.Title, p.Message = p.m.T("mfa.title"), p.m.T("passkey.second_step")
+	h.renderCeremony(w, r, p, opts, sealed, "get", "webauthn_2fa", p.m.T("passkey.use"), "")
+}
+
+// finishWebAuthnSecondStep verifies the assertion of the second step
+// against the session's user and marks the session multi-factor.
+func (h *Handler) finishWebAuthnSecondStep(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, pol *iam.Policies) {
+	ctx := r.Context()
+	sess := h.currentSession(r, instanceID, pol.Login)
+	if sess == nil || !sess.PasswordVerified() {
+		p.body, p.Error = "login_name", p.m.T("session.ended")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	wu, err := h.o.Factors.WebAuthnUser(ctx, instanceID, sess.UserID)
+	if err != nil || wu.User.State != iam.UserActive {
+		p.body, p.Error = "login_name", p.m.T("session.ended")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	retry := func() {
+		_, _, _ = h.o.Users.RecordFailedLogin(ctx, instanceID, wu.User.ID, iam.FailureOTP, pol.Lockout.MaxOTPAttempts)
+		p.Error = p.m.T("passkey.failed")
+		h.webAuthnSecondStep(w, r, p, instanceID, wu.User)
+	}
+	sd, err := h.unseal("2fa:"+wu.User.ID, instanceID, r.PostFormValue("ceremony"))
+	if err != nil {
+		retry()
+		return
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBody(bytes.NewReader([]byte(r.PostFormValue("credential"))))
+	if err != nil {
+		retry()
+		return
+	}
+	rp, err := h.relyingParty(r)
+	if err != nil {
+		retry()
+		return
+	}
+	cred, err := rp.ValidateLogin(webAuthnUser{wu}, *sd, parsed)
+	if err != nil {
+		retry()
+		return
+	}
+	for _, c := range wu.Credentials {
+		if bytes.Equal(c.CredentialID, cred.ID) {
+			_ = h.o.Factors.RecordWebAuthnUse(ctx, instanceID, wu.User.ID, c.ID, cred.Authenticator.SignCount, cred.Flags.BackupState)
+		}
+	}
+	_ = h.o.Users.ResetFailedLogins(ctx, instanceID, wu.User.ID, iam.FailureOTP)
+	sess, next, err := h.o.Sessions.MarkMFAVerified(ctx, instanceID, cookieToken(r), wu.User, iam.AMRHardwareKey)
+	if err != nil {
+		p.body, p.Error = "message", p.m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
+		return
+	}
+	h.setCookie(w, next, sess.ExpiresAt)
+	h.finishAfterMFA(w, r, p, instanceID, authRequestID, wu.User, sess)
+}

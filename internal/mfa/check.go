@@ -22,3 +22,18 @@ func (s *Service) HasVerifiedTOTP(ctx context.Context, instanceID, userID string
 	}
 	return f.Verified, nil
 }
+
+// HasWebAuthnCredentials reports whether the user has registered a
+// passkey or security key: the login asks for one after the password then.
+// One store round trip (and, unlike WebAuthnUser, no user handle is
+// created).
+func (s *Service) HasWebAuthnCredentials(ctx context.Context, instanceID, userID string) (bool, error) {
+	if instanceID == "" {
+		return false, errNoInstance
+	}
+	creds, err := s.store.WebAuthnCredentialList(ctx, &store.WebAuthnCredentialListParams{InstanceID: instanceID, UserID: userID})
+	if err != nil {
+		return false, store.DomainError(err, "WebAuthn credentials")
+	}
+	return len(creds) > 0, nil
+}

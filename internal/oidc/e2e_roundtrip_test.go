@@ -117,7 +117,7 @@ func testRoundTrips(t *testing.T, w, _ *world) {
 	r := measure("authorize", oidc.PathAuthorize, rt(1, 3), func() *response { return send(http.MethodGet, authURL.RequestURI(), nil, nil) })
 	id := r.location(t, w.issuer).Query().Get("authRequestID")
 	measure("login page (GET)", oidc.PathLogin, rt(1, 1), func() *response { return send(http.MethodGet, oidc.PathLogin+"?authRequestID="+id, nil, nil) })
-	r = measure("login (POST)", oidc.PathLogin, rt(8, 16), func() *response {
+	r = measure("login (POST)", oidc.PathLogin, rt(9, 17), func() *response {
 		return send(http.MethodPost, oidc.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"alice"}, "password": {password}}, w.sameOrigin())
 	})
 	cb := r.location(t, w.issuer)
