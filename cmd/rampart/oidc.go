@@ -55,8 +55,8 @@ func mountOIDC(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, tok
 		Keyring:       keyring,
 		Mail:          mailer,
 		SecureCookies: strings.HasPrefix(externalURL, "https://"),
-		Policies: func(ctx context.Context, instanceID string) *iam.Policies {
-			pol, err := svc.Policies.GetEffective(ctx, instanceID, "")
+		Policies: func(ctx context.Context, instanceID, orgID string) *iam.Policies {
+			pol, err := svc.Policies.GetEffective(ctx, instanceID, orgID)
 			if err != nil {
 				log.Warn("reading the login policies failed; using the defaults", "instance", instanceID, "err", err)
 				return nil

@@ -70,7 +70,9 @@ type Options struct {
 	// Policies returns the instance's effective policies (branding,
 	// lockout: attempts per user and per client address); nil, or a nil
 	// result, means the defaults.
-	Policies func(ctx context.Context, instanceID string) *iam.Policies
+	// orgID is the user's organization once known ("" before): its
+	// override of the instance's policies then applies.
+	Policies func(ctx context.Context, instanceID, orgID string) *iam.Policies
 	// Sessions keeps the login sessions (single sign-on across
 	// authorization requests); nil means none (every request asks for the
 	// password).
@@ -201,11 +203,17 @@ type brandView struct {
 // policies returns the instance's effective policies, the defaults for
 // what is missing.
 func (h *Handler) policies(ctx context.Context, instanceID string) *iam.Policies {
+	return h.orgPolicies(ctx, instanceID, "")
+}
+
+// orgPolicies returns the policies effective for a user of the
+// organization (the instance's where it has no override).
+func (h *Handler) orgPolicies(ctx context.Context, instanceID, orgID string) *iam.Policies {
 	def := iam.DefaultPolicies()
 	if h.o.Policies == nil {
 		return def
 	}
-	p := h.o.Policies(ctx, instanceID)
+	p := h.o.Policies(ctx, instanceID, orgID)
 	if p == nil {
 		return def
 	}
@@ -353,7 +361,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// asked for a fresh login.
 		if sess := h.currentSession(r, in.ID, pol.Login); sess != nil && (sess.PasswordVerified() || sess.MFAVerified()) && !reauthenticate(req, sess, h.now()) {
 			if u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: in.ID, ID: sess.UserID}); err == nil && u.State == iam.UserActive {
-				h.finish(w, r, p, in.ID, id, u, sess.AMR, sess.AuthTime(), sess.MFAVerified(), pol.Login)
+				h.finish(w, r, p, in.ID, id, u, sess.AMR, sess.AuthTime(), sess.MFAVerified())
 				return
 			}
 		}
@@ -425,7 +433,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
-	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now(), false, pol.Login)
+	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now(), false)
 }
 
 func (h *Handler) now() time.Time {

@@ -182,7 +182,7 @@ func (h *Handler) finishPasskeyLogin(w http.ResponseWriter, r *http.Request, p *
 		return
 	}
 	h.setCookie(w, next, sess.ExpiresAt)
-	h.finish(w, r, p, instanceID, authRequestID, found.User, sess.AMR, sess.AuthTime(), true, pol.Login)
+	h.finish(w, r, p, instanceID, authRequestID, found.User, sess.AMR, sess.AuthTime(), true)
 }
 
 // passkeys lets a signed-in user add a passkey (GET: the ceremony; POST:

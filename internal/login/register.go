@@ -169,7 +169,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
-	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now(), false, pol.Login)
+	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now(), false)
 }
 
 // verifyEmail serves /ui/verify-email: the link of a verification e-mail

@@ -110,12 +110,15 @@ func (h *Handler) newSession(r *http.Request, instanceID string, lp *iam.LoginPo
 // session), to the client: first a new password if u must change theirs,
 // then the second step if one is due and the session has not verified it
 // (mfaDone), then the authorization request is completed.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, amr []string, authTime time.Time, mfaDone bool, lp *iam.LoginPolicy) {
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, amr []string, authTime time.Time, mfaDone bool) {
 	if u.Human != nil && u.Human.PasswordChangeRequired {
 		p.body, p.Title, p.Message, p.Error = "change_password", p.m.T("change.title"), p.m.T("change.intro"), ""
 		h.render(w, r, http.StatusOK, p)
 		return
 	}
+	// Once the user is known, their organization's login policy decides
+	// the second step.
+	lp := h.orgPolicies(r.Context(), instanceID, u.OrgID).Login
 	if !mfaDone && h.secondStep(w, r, p, instanceID, u, lp) {
 		return
 	}
@@ -156,7 +159,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p *page
 		h.render(w, r, http.StatusBadRequest, p)
 		return
 	}
-	if problems := pol.Password.Check(pw); len(problems) > 0 {
+	if problems := h.orgPolicies(ctx, instanceID, u.OrgID).Password.Check(pw); len(problems) > 0 {
 		p.Error = problems.Err().Error()
 		var ie *iam.Error
 		if errors.As(problems.Err(), &ie) {
@@ -180,7 +183,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p *page
 		h.render(w, r, status, p)
 		return
 	}
-	h.finish(w, r, p, instanceID, authRequestID, u, sess.AMR, sess.AuthTime(), sess.MFAVerified(), pol.Login)
+	h.finish(w, r, p, instanceID, authRequestID, u, sess.AMR, sess.AuthTime(), sess.MFAVerified())
 }
 
 func iamMessage(err error) string {

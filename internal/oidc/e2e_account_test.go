@@ -298,3 +298,19 @@ func TestAccountPagesOff(t *testing.T) {
 		}
 	})
 }
+
+// TestOrgPolicyOverride: once the user is known, their organization's
+// login policy decides the second step — here it forces one, while the
+// instance's does not, so the user must enrol TOTP.
+func TestOrgPolicyOverride(t *testing.T) {
+	t.Parallel()
+	o := harnessOptions{orgPolicies: func(p *iam.Policies) { p.Login.ForceMFA = true }}
+	forEachBackend(t, o, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		id := w.startLogin(t)
+		r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"alice"}, "password": {password}}, w.sameOrigin())
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `value="totp_confirm"`) {
+			t.Fatalf("password of a user whose organization forces MFA: %d %s", r.status, r.body)
+		}
+	})
+}

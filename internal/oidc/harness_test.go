@@ -75,6 +75,9 @@ type harnessOptions struct {
 	// policies adjusts the login policies of every instance (defaults,
 	// without the per-address limit, if nil).
 	policies func(*iam.Policies)
+	// orgPolicies adjusts the policies of users' organizations (asked for
+	// with an org ID once the user is known); nil: as the instance's.
+	orgPolicies func(*iam.Policies)
 	// mail gives the login pages a mail.Service whose messages are kept in
 	// harness.mailbox instead of being sent.
 	mail bool
@@ -170,11 +173,14 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 		Factors: h.factors, Keyring: kr,
 		// Every test logs in from 127.0.0.1, far more often than a person
 		// would: no per-address limit here (internal/login tests it).
-		Policies: func(context.Context, string) *iam.Policies {
+		Policies: func(_ context.Context, _, orgID string) *iam.Policies {
 			p := iam.DefaultPolicies()
 			p.Lockout.IPRateLimitPerMinute = 0
 			if o.policies != nil {
 				o.policies(p)
+			}
+			if orgID != "" && o.orgPolicies != nil {
+				o.orgPolicies(p)
 			}
 			return p
 		},
