@@ -123,7 +123,7 @@ func New(o Options) (*Handler, error) {
 	h.limiter = newIPLimiter(func(instanceID string) int {
 		return h.policies(context.Background(), instanceID).Lockout.IPRateLimitPerMinute
 	}, o.Now)
-	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "passkey", "device", "message",
+	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "passkey", "mfa_email", "device", "message",
 		"register", "verify_email", "forgot_password", "reset_password"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -380,7 +380,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case "change_password":
 		h.changePassword(w, r, p, in.ID, id, pol)
 		return
-	case "totp", "totp_confirm", "continue":
+	case "totp", "totp_confirm", "continue", "email_otp":
 		h.mfaStep(w, r, p, in.ID, id, pol)
 		return
 	case "webauthn_2fa":

@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
-	"slices"
 
 	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/mail"
 	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/user"
 )
@@ -17,6 +17,7 @@ const (
 	stepTOTP     = "totp"
 	stepWebAuthn = "webauthn"
 	stepEnrol    = "enrol"
+	stepEmail    = "email"
 )
 
 // secondFactor decides the second step for u: their TOTP code, else one
@@ -42,8 +43,19 @@ func (h *Handler) secondFactor(r *http.Request, instanceID string, u *iam.User, 
 			return stepWebAuthn, nil
 		}
 	}
-	if lp.ForceMFA && slices.Contains(lp.AllowedSecondFactors, iam.SecondFactorTOTP) {
-		return stepEnrol, nil
+	if !lp.ForceMFA {
+		return stepNone, nil
+	}
+	// Forced without a factor of the user's own: the first allowed kind
+	// the login can provide — TOTP enrolment, or a code by e-mail to a
+	// verified address.
+	for _, f := range lp.AllowedSecondFactors {
+		switch {
+		case f == iam.SecondFactorTOTP:
+			return stepEnrol, nil
+		case f == iam.SecondFactorEmailOTP && h.o.Mail != nil && u.Human.Email != "" && u.Human.EmailVerified:
+			return stepEmail, nil
+		}
 	}
 	return stepNone, nil
 }
@@ -67,8 +79,28 @@ func (h *Handler) secondStep(w http.ResponseWriter, r *http.Request, p *page, in
 	case step == stepEnrol:
 		h.enrolTOTP(w, r, p, instanceID, u)
 		return true
+	case step == stepEmail:
+		h.sendEmailCode(w, r, p, instanceID, u)
+		return true
 	}
 	return false
+}
+
+// sendEmailCode mails u a one-time code (RFC 8176 amr otp) and asks for it.
+func (h *Handler) sendEmailCode(w http.ResponseWriter, r *http.Request, p *page, instanceID string, u *iam.User) {
+	ctx := r.Context()
+	code, err := h.o.Factors.CreateEmailChallenge(ctx, instanceID, u.ID, 0)
+	if err == nil {
+		err = h.o.Mail.EnqueueNow(ctx, mail.Message{InstanceID: instanceID, To: u.Human.Email, Kind: mail.KindOTP,
+			Lang: u.Human.PreferredLanguage, Data: map[string]string{"code": code}})
+	}
+	if err != nil {
+		p.body, p.Error = "message", p.m.T("error.unavailable")
+		h.render(w, r, http.StatusServiceUnavailable, p)
+		return
+	}
+	p.body, p.Title, p.Message = "mfa_email", p.m.T("mfa.title"), p.m.T("mfa.email_sent")
+	h.render(w, r, http.StatusOK, p)
 }
 
 func (h *Handler) enrolTOTP(w http.ResponseWriter, r *http.Request, p *page, instanceID string, u *iam.User) {
@@ -116,6 +148,10 @@ func (h *Handler) mfaStep(w http.ResponseWriter, r *http.Request, p *page, insta
 		h.tooMany(w, r, p)
 		return
 	}
+	if step == "email_otp" && r.PostFormValue("resend") != "" {
+		h.sendEmailCode(w, r, p, instanceID, u)
+		return
+	}
 	code, recovery := r.PostFormValue("code"), r.PostFormValue("recovery_code")
 	var verr error
 	var codes []string
@@ -126,6 +162,8 @@ func (h *Handler) mfaStep(w http.ResponseWriter, r *http.Request, p *page, insta
 		_, verr = h.o.Factors.VerifyRecoveryCode(ctx, instanceID, u.ID, recovery)
 	case step == "totp":
 		verr = h.o.Factors.VerifyTOTP(ctx, instanceID, u.ID, code)
+	case step == "email_otp":
+		verr = h.o.Factors.VerifyEmailChallenge(ctx, instanceID, u.ID, code, pol.Lockout.MaxOTPAttempts)
 	default:
 		p.body, p.Error = "message", p.m.T("error.bad_form")
 		h.render(w, r, http.StatusBadRequest, p)
@@ -142,6 +180,11 @@ func (h *Handler) mfaStep(w http.ResponseWriter, r *http.Request, p *page, insta
 		if step == "totp_confirm" {
 			// Show the same enrolment again: the factor is unconfirmed.
 			h.enrolTOTP(w, r, p, instanceID, u)
+			return
+		}
+		if step == "email_otp" {
+			p.body, p.Title, p.Message = "mfa_email", p.m.T("mfa.title"), p.m.T("mfa.email_sent")
+			h.render(w, r, http.StatusUnauthorized, p)
 			return
 		}
 		p.body, p.Title = "mfa_totp", p.m.T("mfa.title")

@@ -243,3 +243,10 @@ const (
 	sendTimeout = 2 * time.Minute
 	dialTimeout = 30 * time.Second
 )
+
+// EnqueueNow queues msg on its own, outside any caller's transaction: for
+// messages whose cause is already committed (a one-time code), where a
+// failure to queue is reported to the user, who can ask again.
+func (s *Service) EnqueueNow(ctx context.Context, msg Message) error {
+	return s.Enqueue(ctx, s.store, msg)
+}

@@ -314,3 +314,42 @@ func TestOrgPolicyOverride(t *testing.T) {
 		}
 	})
 }
+
+// TestEmailCodeSecondStep: where the organization's policy forces a second
+// factor that may only be an e-mail code, a user with a verified address
+// gets a code by mail after the password; a wrong code fails, the mailed
+// one signs in.
+func TestEmailCodeSecondStep(t *testing.T) {
+	t.Parallel()
+	o := harnessOptions{mail: true, orgPolicies: func(p *iam.Policies) {
+		p.Login.ForceMFA = true
+		p.Login.AllowedSecondFactors = []iam.SecondFactor{iam.SecondFactorEmailOTP}
+	}}
+	forEachBackend(t, o, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		id := w.startLogin(t)
+		r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"alice"}, "password": {password}}, w.sameOrigin())
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `value="email_otp"`) {
+			t.Fatalf("password of a user who must enter an e-mail code: %d %s", r.status, r.body)
+		}
+		hd := w.sameOrigin()
+		hd.Set("Cookie", login.CookieName+"="+sessionCookie(t, r).Value)
+		code := onlyMail(t, h, "alice@example.com", mail.KindOTP).Data["code"]
+		if len(code) != 6 {
+			t.Fatalf("mailed code %q", code)
+		}
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		step := func(c string) *response {
+			return h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"email_otp"}, "code": {c}}, hd)
+		}
+		if r := step(wrong); r.status != http.StatusUnauthorized {
+			t.Fatalf("wrong e-mail code: %d", r.status)
+		}
+		if r := step(code); r.status != http.StatusSeeOther {
+			t.Fatalf("mailed code: %d %s", r.status, r.body)
+		}
+	})
+}
