@@ -323,19 +323,25 @@ func isFault(err error) bool {
 
 const maxLoginName = 320
 
+// authRequest loads the authorization request the form or URL names
+// (authRequestID) and picks the page language, the request's ui_locales
+// first. req is nil for a missing, unknown or expired request; err is set
+// only for a fault.
+func (h *Handler) authRequest(r *http.Request, instanceID string) (id string, req *iam.AuthRequest, m messages, err error) {
+	id = r.FormValue("authRequestID")
+	if id != "" && len(id) <= 64 {
+		req, err = h.o.AuthRequests.AuthRequest(r.Context(), instanceID, id)
+	}
+	if req != nil {
+		return id, req, pick(r, strings.Join(req.UILocales, " ")), err
+	}
+	return id, req, pick(r), err
+}
+
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in := reqctx.Instance(ctx)
-	id := r.FormValue("authRequestID")
-	var req *iam.AuthRequest
-	var err error
-	if id != "" && len(id) <= 64 {
-		req, err = h.o.AuthRequests.AuthRequest(ctx, in.ID, id)
-	}
-	m := pick(r)
-	if req != nil {
-		m = pick(r, strings.Join(req.UILocales, " "))
-	}
+	id, req, m, err := h.authRequest(r, in.ID)
 	p := &page{m: m, Title: m.T("sign_in.title"), Action: PathLogin, AuthRequestID: id}
 	switch {
 	case isFault(err):

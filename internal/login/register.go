@@ -70,16 +70,7 @@ const (
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in := reqctx.Instance(ctx)
-	id := r.FormValue("authRequestID")
-	var req *iam.AuthRequest
-	var err error
-	if id != "" && len(id) <= 64 {
-		req, err = h.o.AuthRequests.AuthRequest(ctx, in.ID, id)
-	}
-	m := pick(r)
-	if req != nil {
-		m = pick(r, strings.Join(req.UILocales, " "))
-	}
+	id, req, m, err := h.authRequest(r, in.ID)
 	p := &page{m: m, body: "register", Title: m.T("register.title"), Action: PathRegister, AuthRequestID: id}
 	pol := h.policies(ctx, in.ID)
 	var app *iam.Application
