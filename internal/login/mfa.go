@@ -199,6 +199,7 @@ func (h *Handler) mfaStep(w http.ResponseWriter, r *http.Request, p *page, insta
 		return
 	}
 	h.setCookie(w, next, sess.ExpiresAt)
+	h.rememberDevice(w, r, instanceID, u)
 	if len(codes) > 0 {
 		p.body, p.Title, p.RecoveryCodes, p.Error = "recovery_codes", p.m.T("mfa.recovery_title"), codes, ""
 		h.render(w, r, http.StatusOK, p)

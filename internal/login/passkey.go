@@ -352,5 +352,6 @@ func (h *Handler) finishWebAuthnSecondStep(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	h.setCookie(w, next, sess.ExpiresAt)
+	h.rememberDevice(w, r, instanceID, wu.User)
 	h.finishAfterMFA(w, r, p, instanceID, authRequestID, wu.User, sess)
 }

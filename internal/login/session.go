@@ -119,7 +119,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, instan
 	// Once the user is known, their organization's login policy decides
 	// the second step.
 	lp := h.orgPolicies(r.Context(), instanceID, u.OrgID).Login
-	if !mfaDone && h.secondStep(w, r, p, instanceID, u, lp) {
+	if !mfaDone && !h.deviceRemembered(r, instanceID, u, lp) && h.secondStep(w, r, p, instanceID, u, lp) {
 		return
 	}
 	h.complete(w, r, p, instanceID, authRequestID, u, amr, authTime)

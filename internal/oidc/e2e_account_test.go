@@ -3,11 +3,15 @@ package oidc_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+	"github.com/rampartiam/rampart/internal/mfa"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -350,6 +354,65 @@ func TestEmailCodeSecondStep(t *testing.T) {
 		}
 		if r := step(code); r.status != http.StatusSeeOther {
 			t.Fatalf("mailed code: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestRememberDevice: with the policy's MFARememberDevice, a browser that
+// passed the second step skips it at the next password sign-in of that
+// user — and only of that user; other browsers still get it.
+func TestRememberDevice(t *testing.T) {
+	t.Parallel()
+	o := harnessOptions{orgPolicies: func(p *iam.Policies) { p.Login.MFARememberDevice = 24 * time.Hour }}
+	forEachBackend(t, o, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		ctx := t.Context()
+		ref := mfa.Ref{InstanceID: w.in.ID, ID: w.alice.ID}
+		en, err := h.factors.BeginTOTP(ctx, ref, "Test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := func(at time.Time) string {
+			c, err := totp.GenerateCodeCustom(en.Secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if _, err := h.factors.ConfirmTOTP(ctx, w.alice.ID, ref, code(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		password := func(cookies ...string) *response {
+			hd := w.sameOrigin()
+			if len(cookies) > 0 {
+				hd.Set("Cookie", strings.Join(cookies, "; "))
+			}
+			return h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {w.startLogin(t)}, "login_name": {"alice"}, "password": {password}}, hd)
+		}
+		r := password()
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `value="totp"`) {
+			t.Fatalf("first sign-in: %d", r.status)
+		}
+		sess := sessionCookie(t, r)
+		hd := w.sameOrigin()
+		hd.Set("Cookie", sess.Name+"="+sess.Value)
+		r = h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {w.startLogin(t)}, "step": {"totp"}, "code": {code(time.Now().Add(30 * time.Second))}}, hd)
+		var device *http.Cookie
+		for _, c := range (&http.Response{Header: r.header}).Cookies() {
+			if c.Name == "rampart_mfa_device" {
+				device = c
+			}
+		}
+		if r.status != http.StatusSeeOther || device == nil || !device.HttpOnly {
+			t.Fatalf("second step: %d, device cookie %+v", r.status, device)
+		}
+		// The remembered browser: the password is enough.
+		if r := password(device.Name + "=" + device.Value); r.status != http.StatusSeeOther {
+			t.Fatalf("remembered browser: %d %s", r.status, r.body)
+		}
+		// Another browser, or a forged cookie: the code again.
+		if r := password(device.Name + "=forged"); r.status != http.StatusOK || !strings.Contains(string(r.body), `value="totp"`) {
+			t.Fatalf("forged device cookie: %d", r.status)
 		}
 	})
 }
