@@ -123,7 +123,7 @@ func New(o Options) (*Handler, error) {
 	h.limiter = newIPLimiter(func(instanceID string) int {
 		return h.policies(context.Background(), instanceID).Lockout.IPRateLimitPerMinute
 	}, o.Now)
-	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "passkey", "mfa_email", "device", "message",
+	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "passkey", "mfa_email", "consent", "device", "message",
 		"register", "verify_email", "forgot_password", "reset_password"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -177,11 +177,14 @@ func (h *Handler) Routes() map[string]http.Handler {
 type page struct {
 	m    messages
 	body string
+	// req is the authorization request the page serves, once loaded.
+	req *iam.AuthRequest
 
 	Title, Subtitle, Error, Message string
 	Action, AuthRequestID           string
 	LoginName, UserCode             string
 	QRCode                          template.URL
+	Scopes                          []string
 	PasskeyURL                      string
 	WebAuthnOptions, Ceremony       string
 	WebAuthnMode, Step, Submit      string
@@ -342,7 +345,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in := reqctx.Instance(ctx)
 	id, req, m, err := h.authRequest(r, in.ID)
-	p := &page{m: m, Title: m.T("sign_in.title"), Action: PathLogin, AuthRequestID: id}
+	p := &page{m: m, Title: m.T("sign_in.title"), Action: PathLogin, AuthRequestID: id, req: req}
 	switch {
 	case isFault(err):
 		p.body, p.Error = "message", m.T("error.unavailable")
@@ -388,6 +391,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	case "totp", "totp_confirm", "continue", "email_otp":
 		h.mfaStep(w, r, p, in.ID, id, pol)
+		return
+	case "consent":
+		h.consentStep(w, r, p, in.ID, req, pol)
 		return
 	case "webauthn_2fa":
 		if !h.passkeysEnabled() {

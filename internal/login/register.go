@@ -71,7 +71,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in := reqctx.Instance(ctx)
 	id, req, m, err := h.authRequest(r, in.ID)
-	p := &page{m: m, body: "register", Title: m.T("register.title"), Action: PathRegister, AuthRequestID: id}
+	p := &page{m: m, req: req, body: "register", Title: m.T("register.title"), Action: PathRegister, AuthRequestID: id}
 	pol := h.policies(ctx, in.ID)
 	var app *iam.Application
 	if req != nil && err == nil {

@@ -128,6 +128,20 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, instan
 // complete completes the authorization request for u and sends the
 // browser back to the provider, which issues the code.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, amr []string, authTime time.Time) {
+	req := p.req
+	if req == nil || req.ID != authRequestID {
+		req, _ = h.o.AuthRequests.AuthRequest(r.Context(), instanceID, authRequestID)
+	}
+	if req != nil && needsConsent(req) {
+		h.askConsent(w, r, p, instanceID, req)
+		return
+	}
+	h.completeAt(w, r, p, instanceID, authRequestID, u, amr, authTime)
+}
+
+// completeAt completes the authorization request for u and sends the
+// browser back to the provider (after any consent).
+func (h *Handler) completeAt(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, u *iam.User, amr []string, authTime time.Time) {
 	if err := h.o.AuthRequests.CompleteAuthRequestAt(r.Context(), instanceID, authRequestID, u.ID, amr, authTime); err != nil {
 		p.body, p.Error = "message", p.m.T("sign_in.expired")
 		h.render(w, r, http.StatusBadRequest, p)

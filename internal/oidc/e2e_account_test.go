@@ -6,6 +6,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 	"github.com/rampartiam/rampart/internal/mfa"
+	"golang.org/x/oauth2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -413,6 +414,47 @@ func TestRememberDevice(t *testing.T) {
 		// Another browser, or a forged cookie: the code again.
 		if r := password(device.Name + "=forged"); r.status != http.StatusOK || !strings.Contains(string(r.body), `value="totp"`) {
 			t.Fatalf("forged device cookie: %d", r.status)
+		}
+	})
+}
+
+// TestConsent: a client that sends prompt=consent gets the user's answer
+// for the scopes it asked for; a refusal reaches the client as
+// access_denied with its state, and no code.
+func TestConsent(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		start := func(state string) string {
+			r := h.get(t, w.oauth2Config(t, w.web, webRedirect, "openid", "email").AuthCodeURL(state, oauth2.SetAuthURLParam("prompt", "consent")), nil)
+			return r.location(t, w.issuer).Query().Get("authRequestID")
+		}
+		id := start("st-1")
+		r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"alice"}, "password": {password}}, w.sameOrigin())
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `value="consent"`) || !strings.Contains(string(r.body), "e-mail address") {
+			t.Fatalf("consent page: %d %s", r.status, r.body)
+		}
+		hd := w.sameOrigin()
+		hd.Set("Cookie", login.CookieName+"="+sessionCookie(t, r).Value)
+		// Without the session the answer is refused.
+		if r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, w.sameOrigin()); r.status != http.StatusUnauthorized {
+			t.Fatalf("consent without a session: %d", r.status)
+		}
+		r = h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, hd)
+		if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/oauth/authorize/callback") {
+			t.Fatalf("allow: %d %v", r.status, r.header)
+		}
+		// With the session, the next request asks again (prompt=consent),
+		// and a refusal goes back to the client.
+		id = start("st-2")
+		if r := h.get(t, w.issuer+login.PathLogin+"?authRequestID="+id, hd); r.status != http.StatusOK || !strings.Contains(string(r.body), `value="consent"`) {
+			t.Fatalf("consent again: %d %s", r.status, r.body)
+		}
+		r = h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"deny"}}, hd)
+		loc, err := url.Parse(r.header.Get("Location"))
+		if r.status != http.StatusSeeOther || err != nil || !strings.HasPrefix(loc.String(), webRedirect) ||
+			loc.Query().Get("error") != "access_denied" || loc.Query().Get("state") != "st-2" || loc.Query().Get("code") != "" {
+			t.Fatalf("deny: %d %v", r.status, r.header.Get("Location"))
 		}
 	})
 }

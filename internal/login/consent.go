@@ -1,0 +1,96 @@
+package login
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/rampartiam/rampart/internal/iam"
+	"github.com/rampartiam/rampart/internal/user"
+)
+
+// Consent: a client that sends prompt=consent (OpenID Connect Core
+// §3.1.2.1) gets the user's explicit permission for the scopes it asked
+// for, every time; a refusal goes back to the client as access_denied.
+
+// needsConsent reports whether the request asks for the user's consent.
+func needsConsent(req *iam.AuthRequest) bool { return slices.Contains(req.Prompt, "consent") }
+
+// askConsent renders the consent page of the request for u.
+func (h *Handler) askConsent(w http.ResponseWriter, r *http.Request, p *page, instanceID string, req *iam.AuthRequest) {
+	app := req.ClientID
+	if a, err := h.o.Apps.GetApplicationByClientID(r.Context(), instanceID, req.ClientID); err == nil {
+		app = a.Name
+	}
+	p.body, p.Title, p.Error = "consent", p.m.T("consent.title"), ""
+	p.Message = p.m.Tf("consent.intro", app)
+	p.Scopes = nil
+	for _, s := range req.Scopes {
+		switch {
+		case s == "openid":
+			p.Scopes = append(p.Scopes, p.m.T("consent.openid"))
+		case s == "profile":
+			p.Scopes = append(p.Scopes, p.m.T("consent.profile"))
+		case s == "email":
+			p.Scopes = append(p.Scopes, p.m.T("consent.email"))
+		case s == "offline_access":
+			p.Scopes = append(p.Scopes, p.m.T("consent.offline"))
+		case strings.HasPrefix(s, "urn:rampart:project:") && strings.HasSuffix(s, ":roles"):
+			p.Scopes = append(p.Scopes, p.m.T("consent.roles"))
+		case s == "urn:rampart:admin":
+			p.Scopes = append(p.Scopes, p.m.T("consent.admin"))
+		}
+	}
+	p.Scopes = slices.Compact(p.Scopes)
+	h.render(w, r, http.StatusOK, p)
+}
+
+// consentStep handles the user's answer. The browser's session must have
+// authenticated a user; the answer applies to this request only.
+func (h *Handler) consentStep(w http.ResponseWriter, r *http.Request, p *page, instanceID string, req *iam.AuthRequest, pol *iam.Policies) {
+	ctx := r.Context()
+	sess := h.currentSession(r, instanceID, pol.Login)
+	if sess == nil || !(sess.PasswordVerified() || sess.MFAVerified()) {
+		p.body, p.Error = "login_name", p.m.T("session.ended")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: instanceID, ID: sess.UserID})
+	if err != nil || u.State != iam.UserActive {
+		p.body, p.Error = "login_name", p.m.T("session.ended")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	if r.PostFormValue("decision") != "allow" {
+		// RFC 6749 §4.1.2.1: the registered redirect URI of the request
+		// (validated at /authorize) gets access_denied and the state.
+		http.Redirect(w, r, errorRedirect(req, "access_denied", "the user denied the request"), http.StatusSeeOther)
+		return
+	}
+	h.completeAt(w, r, p, instanceID, req.ID, u, sess.AMR, sess.AuthTime())
+}
+
+// errorRedirect is the authorization error response for req: in the query,
+// or in the fragment for implicit responses (OAuth 2.0 Multiple Response
+// Type Encoding Practices).
+func errorRedirect(req *iam.AuthRequest, code, description string) string {
+	v := url.Values{"error": {code}, "error_description": {description}}
+	if req.State != "" {
+		v.Set("state", req.State)
+	}
+	u, err := url.Parse(req.RedirectURI)
+	if err != nil {
+		return req.RedirectURI
+	}
+	if req.ResponseMode == "fragment" || (req.ResponseMode == "" && req.ResponseType != "code") {
+		u.Fragment = v.Encode()
+		return u.String()
+	}
+	q := u.Query()
+	for k, vs := range v {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
