@@ -186,6 +186,34 @@ func TestBrowserLogin(t *testing.T) {
 			t.Fatalf("German heading = %q", h)
 		}
 		shoot(t, ctx, "7-login-name-de")
+
+		// prompt=consent: the session signs in, the user is asked first.
+		do(ctx,
+			chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "consent"))),
+			chromedp.WaitVisible(chromedp.CSS("ul.scopes")),
+		)
+		shoot(t, ctx, "8-consent")
+		do(ctx, chromedp.Click(chromedp.CSS(`button[value="allow"]`)))
+		awaitCallback(t, ctx, cb.URL)
+
+		// A user who must change the password gets that step first.
+		do(ctx,
+			chromedp.Navigate(cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "login"))),
+			chromedp.WaitVisible(chromedp.ID("login_name")),
+			chromedp.SendKeys(chromedp.ID("login_name"), "frank"),
+			chromedp.Submit(chromedp.ID("login_name")),
+			chromedp.WaitVisible(chromedp.ID("password")),
+			chromedp.SendKeys(chromedp.ID("password"), "frank-initial-password-1"),
+			chromedp.Submit(chromedp.ID("password")),
+			chromedp.WaitVisible(chromedp.ID("new_password")),
+		)
+		shoot(t, ctx, "9-change-password")
+		do(ctx,
+			chromedp.SendKeys(chromedp.ID("new_password"), "frank-chosen-password-2"),
+			chromedp.SendKeys(chromedp.ID("confirm_password"), "frank-chosen-password-2"),
+			chromedp.Submit(chromedp.ID("new_password")),
+		)
+		awaitCallback(t, ctx, cb.URL)
 	})
 }
 
