@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rampartiam/rampart/internal/iam"
-	"github.com/rampartiam/rampart/internal/user"
 )
 
 // Consent: a client that sends prompt=consent (OpenID Connect Core
@@ -49,17 +48,8 @@ func (h *Handler) askConsent(w http.ResponseWriter, r *http.Request, p *page, in
 // consentStep handles the user's answer. The browser's session must have
 // authenticated a user; the answer applies to this request only.
 func (h *Handler) consentStep(w http.ResponseWriter, r *http.Request, p *page, instanceID string, req *iam.AuthRequest, pol *iam.Policies) {
-	ctx := r.Context()
-	sess := h.currentSession(r, instanceID, pol.Login)
-	if sess == nil || !(sess.PasswordVerified() || sess.MFAVerified()) {
-		p.body, p.Error = "login_name", p.m.T("session.ended")
-		h.render(w, r, http.StatusUnauthorized, p)
-		return
-	}
-	u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: instanceID, ID: sess.UserID})
-	if err != nil || u.State != iam.UserActive {
-		p.body, p.Error = "login_name", p.m.T("session.ended")
-		h.render(w, r, http.StatusUnauthorized, p)
+	sess, u, ok := h.sessionUser(w, r, p, instanceID, pol, false)
+	if !ok {
 		return
 	}
 	if r.PostFormValue("decision") != "allow" {

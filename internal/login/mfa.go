@@ -8,7 +8,6 @@ import (
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/mail"
 	"github.com/rampartiam/rampart/internal/mfa"
-	"github.com/rampartiam/rampart/internal/user"
 )
 
 // Second steps.
@@ -121,16 +120,13 @@ func (h *Handler) enrolTOTP(w http.ResponseWriter, r *http.Request, p *page, ins
 // codes were shown. The browser's session must have verified the password.
 func (h *Handler) mfaStep(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, pol *iam.Policies) {
 	ctx := r.Context()
-	sess := h.currentSession(r, instanceID, pol.Login)
-	if sess == nil || !sess.PasswordVerified() || h.o.Factors == nil {
+	if h.o.Factors == nil {
 		p.body, p.Error = "login_name", p.m.T("session.ended")
 		h.render(w, r, http.StatusUnauthorized, p)
 		return
 	}
-	u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: instanceID, ID: sess.UserID})
-	if err != nil || u.State != iam.UserActive {
-		p.body, p.Error = "login_name", p.m.T("session.ended")
-		h.render(w, r, http.StatusUnauthorized, p)
+	sess, u, ok := h.sessionUser(w, r, p, instanceID, pol, true)
+	if !ok {
 		return
 	}
 	step := r.PostFormValue("step")

@@ -150,20 +150,33 @@ func (h *Handler) completeAt(w http.ResponseWriter, r *http.Request, p *page, in
 	http.Redirect(w, r, h.o.CallbackURL(r, authRequestID), http.StatusSeeOther)
 }
 
+// sessionUser returns the browser's session and its active user for a
+// step that needs an authenticated browser (passwordOnly: the password
+// must have been verified; else the password or a passkey). Otherwise it
+// renders "your session has ended" and reports false.
+func (h *Handler) sessionUser(w http.ResponseWriter, r *http.Request, p *page, instanceID string, pol *iam.Policies, passwordOnly bool) (*iam.LoginSession, *iam.User, bool) {
+	sess := h.currentSession(r, instanceID, pol.Login)
+	ok := sess != nil && (sess.PasswordVerified() || !passwordOnly && sess.MFAVerified())
+	var u *iam.User
+	if ok {
+		var err error
+		u, err = h.o.Users.Get(r.Context(), user.Ref{InstanceID: instanceID, ID: sess.UserID})
+		ok = err == nil && u.State == iam.UserActive
+	}
+	if !ok {
+		p.body, p.Error = "login_name", p.m.T("session.ended")
+		h.render(w, r, http.StatusUnauthorized, p)
+		return nil, nil, false
+	}
+	return sess, u, true
+}
+
 // changePassword handles the change-password step: the browser's session
 // must have verified the password of a user who has to change it.
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p *page, instanceID, authRequestID string, pol *iam.Policies) {
 	ctx := r.Context()
-	sess := h.currentSession(r, instanceID, pol.Login)
-	if sess == nil || !sess.PasswordVerified() {
-		p.body, p.Error = "login_name", p.m.T("session.ended")
-		h.render(w, r, http.StatusUnauthorized, p)
-		return
-	}
-	u, err := h.o.Users.Get(ctx, user.Ref{InstanceID: instanceID, ID: sess.UserID})
-	if err != nil || u.State != iam.UserActive {
-		p.body, p.Error = "login_name", p.m.T("session.ended")
-		h.render(w, r, http.StatusUnauthorized, p)
+	sess, u, ok := h.sessionUser(w, r, p, instanceID, pol, true)
+	if !ok {
 		return
 	}
 	p.body, p.Title = "change_password", p.m.T("change.title")
@@ -187,7 +200,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p *page
 		h.render(w, r, http.StatusBadRequest, p)
 		return
 	}
-	u, err = h.o.Users.SetPassword(ctx, u.ID, user.Ref{InstanceID: instanceID, ID: u.ID}, pw, false)
+	u, err := h.o.Users.SetPassword(ctx, u.ID, user.Ref{InstanceID: instanceID, ID: u.ID}, pw, false)
 	if err != nil {
 		status := http.StatusBadRequest
 		p.Error = iamMessage(err)
