@@ -133,11 +133,12 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	defer jb.Stop(context.Background()) // no-op after the graceful stop below; covers early returns
 	mailer.SetEnqueuer(jb)
 	srv := server.New(server.Options{
-		Addr:         cfg.HTTPAddr,
-		DrainTimeout: cfg.Shutdown.DrainTimeout,
-		Logger:       log,
-		Registry:     reg,
-		Version:      buildinfo.Version,
+		Addr:           cfg.HTTPAddr,
+		DrainTimeout:   cfg.Shutdown.DrainTimeout,
+		TrustedProxies: cfg.TrustedProxyPrefixes(),
+		Logger:         log,
+		Registry:       reg,
+		Version:        buildinfo.Version,
 		Checks: []server.Check{
 			{Name: "database", Fn: st.Ping},
 			{Name: "schema", Fn: gate.Check},

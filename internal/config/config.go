@@ -3,6 +3,7 @@ package config
 import (
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,9 @@ type Config struct {
 	// ExternalURL is the URL users and clients reach the server at (the
 	// OIDC issuer). Empty means http://localhost:<port of HTTPAddr>.
 	ExternalURL string `koanf:"external-url"`
+	// TrustedProxies lists the addresses (IPs or CIDR prefixes, comma-
+	// separated) of reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies string `koanf:"trusted-proxies"`
 	// MasterKey is the base64-encoded 32-byte master key (see
 	// crypto.ParseMasterKey). Secret. Empty means the server manages a
 	// key file in DataDir (SQLite only).
@@ -313,6 +317,16 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return u.Redacted()
+}
+
+// TrustedProxyPrefixes returns TrustedProxies parsed; Validate has
+// checked it, so an error here is a wiring mistake and yields nil.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	p, err := ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 // ResolvedExternalURL returns ExternalURL without a trailing slash, or

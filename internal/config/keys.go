@@ -87,6 +87,16 @@ var keys = []*keyDef{
 		get: func(c *Config) any { return c.ExternalURL },
 	},
 	{
+		key: "trusted-proxies", kind: kindString,
+		help: []string{
+			"Reverse proxies whose X-Forwarded-For header is believed: IP addresses",
+			"or CIDR prefixes separated by commas, such as 10.0.0.0/8. The client is",
+			"the right-most forwarded address that is not a trusted proxy; it is what",
+			"the access log and the login rate limit see. Empty: the connection's peer.",
+		},
+		get: func(c *Config) any { return c.TrustedProxies },
+	},
+	{
 		key: "masterkey", kind: kindString, secret: true,
 		help: []string{
 			"Master key: 32 random bytes in base64, from `openssl rand -base64 32`.",

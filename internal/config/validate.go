@@ -84,6 +84,9 @@ func (c *Config) validate(p *problems, origins map[string]string) {
 	}
 	check("http-addr", checkHTTPAddr(c.HTTPAddr))
 	check("external-url", checkExternalURL(c.ExternalURL))
+	if _, err := ParseTrustedProxies(c.TrustedProxies); err != nil {
+		check("trusted-proxies", err.Error()+"; list IP addresses or CIDR prefixes separated by commas, such as 10.0.0.0/8, 192.0.2.7")
+	}
 	if c.MasterKey != "" {
 		if _, err := crypto.ParseMasterKey(c.MasterKey); err != nil {
 			check("masterkey", err.Error())

@@ -44,7 +44,7 @@ type AuthRequests interface {
 // PasswordLogin counts a wrong password towards the user's lockout at
 // maxAttempts; CheckPassword does not.
 type Users interface {
-	PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts int) (*iam.User, error)
+	PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts func(orgID string) int) (*iam.User, error)
 	RecordFailedLogin(ctx context.Context, instanceID, userID string, kind iam.LoginFailureKind, maxAttempts int) (int, bool, error)
 	ResetFailedLogins(ctx context.Context, instanceID, userID string, kind iam.LoginFailureKind) error
 	CheckPassword(ctx context.Context, instanceID, loginName, password string) (*iam.User, error)
@@ -207,6 +207,13 @@ type brandView struct {
 // what is missing.
 func (h *Handler) policies(ctx context.Context, instanceID string) *iam.Policies {
 	return h.orgPolicies(ctx, instanceID, "")
+}
+
+// maxPasswordAttempts returns the lockout maximum for a user of an
+// organization, for Users.PasswordLogin (the user's organization is known
+// only once the login name is looked up).
+func (h *Handler) maxPasswordAttempts(ctx context.Context, instanceID string) func(orgID string) int {
+	return func(orgID string) int { return h.orgPolicies(ctx, instanceID, orgID).Lockout.MaxPasswordAttempts }
 }
 
 // orgPolicies returns the policies effective for a user of the
@@ -429,7 +436,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.tooMany(w, r, p)
 		return
 	}
-	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, password[0], pol.Lockout.MaxPasswordAttempts)
+	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, password[0], h.maxPasswordAttempts(ctx, in.ID))
 	if err != nil {
 		p.body = "password"
 		status := http.StatusUnauthorized
@@ -485,7 +492,7 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
 	if a, err := h.o.Apps.GetApplicationByClientID(ctx, in.ID, auth.ClientID); err == nil {
 		p.Subtitle = m.Tf("device.asks", a.Name)
 	}
-	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, r.PostFormValue("password"), h.policies(ctx, in.ID).Lockout.MaxPasswordAttempts)
+	u, err := h.o.Users.PasswordLogin(ctx, in.ID, p.LoginName, r.PostFormValue("password"), h.maxPasswordAttempts(ctx, in.ID))
 	if err != nil {
 		status := http.StatusUnauthorized
 		p.Error = m.T("sign_in.bad_login")

@@ -65,8 +65,11 @@ func (l *ipLimiter) allow(instanceID string, r *http.Request) bool {
 	return true
 }
 
-// clientIP is the address the connection came from. Forwarded headers are
-// not trusted: a client could name any address in them.
+// clientIP is the client's address: the connection's peer, or — when the
+// peer is one of the configured trusted proxies — the client it forwarded
+// for (the server's middleware has put it in RemoteAddr). Forwarded
+// headers are never read here: from anyone else a client could name any
+// address in them.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

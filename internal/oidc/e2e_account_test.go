@@ -320,6 +320,28 @@ func TestOrgPolicyOverride(t *testing.T) {
 	})
 }
 
+// TestOrgLockoutOverride: the password step does not know the user's
+// organization before it looks the login name up, yet the organization's
+// lockout maximum (2 here, the instance's is 10) is the one that locks.
+func TestOrgLockoutOverride(t *testing.T) {
+	t.Parallel()
+	o := harnessOptions{orgPolicies: func(p *iam.Policies) { p.Lockout.MaxPasswordAttempts = 2 }}
+	forEachBackend(t, o, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		try := func(pw string) int {
+			return h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {w.startLogin(t)}, "login_name": {"alice"}, "password": {pw}}, w.sameOrigin()).status
+		}
+		for range 2 {
+			if st := try("wrong password!"); st != http.StatusUnauthorized {
+				t.Fatalf("wrong password: %d", st)
+			}
+		}
+		if st := try(password); st != http.StatusUnauthorized {
+			t.Fatalf("right password after the organization's maximum of wrong ones: %d, want 401 (locked)", st)
+		}
+	})
+}
+
 // TestEmailCodeSecondStep: where the organization's policy forces a second
 // factor that may only be an e-mail code, a user with a verified address
 // gets a code by mail after the password; a wrong code fails, the mailed

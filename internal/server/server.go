@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -51,6 +52,10 @@ type Options struct {
 	// Version is the Rampart version reported by rampart_build_info and the
 	// startup log line.
 	Version string
+	// TrustedProxies are the addresses of the reverse proxies whose
+	// X-Forwarded-For header is believed (see ClientAddr). Empty: the
+	// connection's peer is always the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Check is one readiness check. Fn must return promptly once ctx is done;
@@ -109,7 +114,7 @@ func New(o Options) *Server {
 		mux:  http.NewServeMux(),
 	}
 	s.metrics = newHTTPMetrics(o.Registry, o.Version)
-	s.handler = s.requestID(s.recoverPanic(s.accessLog(s.instrument(http.HandlerFunc(s.route)))))
+	s.handler = s.requestID(s.realClient(s.recoverPanic(s.accessLog(s.instrument(http.HandlerFunc(s.route))))))
 	s.mountDebug()
 
 	var protocols http.Protocols

@@ -79,15 +79,16 @@ func (s *Service) CheckPassword(ctx context.Context, instanceID, loginName, pass
 
 // PasswordLogin is CheckPassword with the lockout policy (RFC-less but
 // OWASP's): a wrong password for an existing user counts against them,
-// and at maxAttempts (if positive) the user is locked; a correct one resets
-// the count. The answer is the same generic Unauthenticated error whether
+// and at maxAttempts(user's organization) (if positive) the user is
+// locked — so an organization's lockout override applies although the
+// caller does not know the user yet; a correct one resets the count. The answer is the same generic Unauthenticated error whether
 // the name exists, the password is wrong or the user is locked, so the
 // login reveals no accounts.
-func (s *Service) PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts int) (*iam.User, error) {
+func (s *Service) PasswordLogin(ctx context.Context, instanceID, loginName, password string, maxAttempts func(orgID string) int) (*iam.User, error) {
 	u, wrongFor, err := s.checkPassword(ctx, instanceID, loginName, password)
 	switch {
 	case wrongFor != nil:
-		if _, _, lerr := s.RecordFailedLogin(ctx, instanceID, wrongFor.ID, iam.FailurePassword, maxAttempts); lerr != nil && isFaultErr(lerr) {
+		if _, _, lerr := s.RecordFailedLogin(ctx, instanceID, wrongFor.ID, iam.FailurePassword, maxAttempts(wrongFor.OrgID)); lerr != nil && isFaultErr(lerr) {
 			return nil, lerr
 		}
 		return nil, err
