@@ -24,6 +24,7 @@ import (
 	"github.com/rampartiam/rampart/internal/policy"
 	"github.com/rampartiam/rampart/internal/project"
 	"github.com/rampartiam/rampart/internal/server"
+	"github.com/rampartiam/rampart/internal/session"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/tenant"
 	"github.com/rampartiam/rampart/internal/user"
@@ -63,7 +64,7 @@ func mountAPI(srv *server.Server, svc bootstrap.Services, p *oidc.Provider, mail
 		UserGrants:    projectapi.NewUserGrantServer(svc.Projects),
 		Policies:      policyapi.NewPolicyServer(svc.Policies),
 		Settings:      settingsapi.NewInstanceSettingsServer(mailer),
-		UserFactors:   userapi.NewUserFactorServer(factors, svc.Users),
+		UserFactors:   userapi.NewUserFactorServer(factors, svc.Users, session.New(svc.Store, session.Options{Secrets: svc.Secrets})),
 		Cluster:       nodes,
 		Logger:        log,
 		RequestID:     server.RequestID,

@@ -84,9 +84,11 @@ var Rules = map[string]Rule{
 	c.UserServiceRemoveMachineKeyProcedure:          {access.UserCredentialWrite, Org},
 
 	// Second factors and lockout are credentials of the user.
-	c.UserFactorServiceListUserFactorsProcedure:  {access.UserRead, Org},
-	c.UserFactorServiceRemoveUserFactorProcedure: {access.UserCredentialWrite, Org},
-	c.UserFactorServiceUnlockUserProcedure:       {access.UserCredentialWrite, Org},
+	c.UserFactorServiceListUserFactorsProcedure:   {access.UserRead, Org},
+	c.UserFactorServiceRemoveUserFactorProcedure:  {access.UserCredentialWrite, Org},
+	c.UserFactorServiceUnlockUserProcedure:        {access.UserCredentialWrite, Org},
+	c.UserFactorServiceListUserConsentsProcedure:  {access.UserRead, Org},
+	c.UserFactorServiceRevokeUserConsentProcedure: {access.UserCredentialWrite, Org},
 
 	// Creating and listing projects acts on the organization: project
 	// roles apply to existing projects only.

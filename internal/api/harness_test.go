@@ -32,6 +32,7 @@ import (
 	"github.com/rampartiam/rampart/internal/pgtest"
 	"github.com/rampartiam/rampart/internal/policy"
 	"github.com/rampartiam/rampart/internal/project"
+	"github.com/rampartiam/rampart/internal/session"
 	"github.com/rampartiam/rampart/internal/store"
 	"github.com/rampartiam/rampart/internal/tenant"
 	"github.com/rampartiam/rampart/internal/user"
@@ -69,6 +70,7 @@ type harness struct {
 	users    *user.Service
 	projects *project.Service
 	factors  *mfa.Service
+	sessions *session.Service
 	policies *policy.Service
 	srv      *httptest.Server
 	client   *http.Client
@@ -128,8 +130,9 @@ func newHarness(t *testing.T, s store.Store) *harness {
 	h.policies = policy.New(s, policy.Options{Now: h.clock.Now})
 	opts.Policies = policyapi.NewPolicyServer(h.policies)
 	opts.Settings = newSettingsServer(t, s, key, h.clock.Now)
+	h.sessions = session.New(s, session.Options{Secrets: secrets, Now: h.clock.Now})
 	h.factors = mfa.New(s, mfa.Options{Keyring: crypto.NewKeyring(key), Secrets: secrets, Now: h.clock.Now})
-	opts.UserFactors = userapi.NewUserFactorServer(h.factors, h.users)
+	opts.UserFactors = userapi.NewUserFactorServer(h.factors, h.users, h.sessions)
 	mux := http.NewServeMux()
 	api.Mount(opts, func(pattern string, handler http.Handler) {
 		mux.Handle(pattern, tenant.Middleware(h.insts.GetByHost, handler))

@@ -74,6 +74,9 @@ func isolationCalls(pem string) []call {
 		{p + "UserFactorService/ListUserFactors", true, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.ListUserFactorsRequest{OrgId: o.org, UserId: o.human}
 		}},
+		{p + "UserFactorService/ListUserConsents", true, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.ListUserConsentsRequest{OrgId: o.org, UserId: o.human}
+		}},
 		{p + "UserService/ListPersonalAccessTokens", true, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.ListPersonalAccessTokensRequest{OrgId: o.org, UserId: o.machine}
 		}},
@@ -172,6 +175,9 @@ func isolationCalls(pem string) []call {
 		}},
 		{p + "UserFactorService/UnlockUser", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.UnlockUserRequest{OrgId: o.org, UserId: o.human}
+		}},
+		{p + "UserFactorService/RevokeUserConsent", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
+			return &adminv1.RevokeUserConsentRequest{OrgId: o.org, UserId: o.human}
 		}},
 		{p + "UserService/ResetPassword", false, false, func(o objects, _ *timestamppb.Timestamp) proto.Message {
 			return &adminv1.ResetPasswordRequest{OrgId: o.org, UserId: o.human}
@@ -332,6 +338,10 @@ func (h *harness) populate(t *testing.T, w *world, keyPEM string) objects {
 	code := must[string](t)(totp.GenerateCode(enrolment.Secret, h.clock.Now()))
 	must[[]string](t)(h.factors.ConfirmTOTP(ctx, o.human, ref, code))
 	o.factor = enrolment.FactorID
+	// Users consent in the hosted login: through the service.
+	if err := h.sessions.GrantConsent(ctx, w.in.ID, o.human, o.app, []string{"openid"}); err != nil {
+		t.Fatal(err)
+	}
 	return o
 }
 

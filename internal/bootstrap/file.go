@@ -113,6 +113,7 @@ type Application struct {
 	IDTokenLifetime        time.Duration `yaml:"id-token-lifetime"`
 	RefreshTokenLifetime   time.Duration `yaml:"refresh-token-lifetime"`
 	PKCERequired           bool          `yaml:"pkce-required"`
+	ConsentRequired        bool          `yaml:"consent-required"`
 	// Keys are the public keys of a confidential application for auth
 	// method private_key_jwt (RFC 7523 §2.2); expires-at is optional.
 	Keys []PublicKey `yaml:"keys"`

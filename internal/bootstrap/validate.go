@@ -308,7 +308,7 @@ func (a *Application) domain() *iam.Application {
 		RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs, GrantTypes: a.GrantTypes,
 		ResponseTypes: a.ResponseTypes, AuthMethod: iam.AppAuthMethod(a.AuthMethod), AccessTokenFormat: iam.AccessTokenFormat(a.AccessTokenFormat),
 		AccessTokenLifetime: a.AccessTokenLifetime, IDTokenLifetime: a.IDTokenLifetime, RefreshTokenLifetime: a.RefreshTokenLifetime,
-		PKCERequired: a.PKCERequired,
+		PKCERequired: a.PKCERequired, ConsentRequired: a.ConsentRequired,
 	}
 	d.Normalize()
 	return d

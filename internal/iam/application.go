@@ -198,9 +198,14 @@ type Application struct {
 	// PKCERequired makes the authorization endpoint refuse requests without
 	// a code_challenge (RFC 7636). Always true for public clients.
 	PKCERequired bool
-	State        State
-	CreatedAt    time.Time
-	ChangedAt    time.Time
+	// ConsentRequired makes the hosted login ask the user to approve the
+	// scopes the application asks for before it gets a code or token (for
+	// third-party applications). An approval is remembered per user and
+	// application and covers the scopes approved; more scopes ask again.
+	ConsentRequired bool
+	State           State
+	CreatedAt       time.Time
+	ChangedAt       time.Time
 	// Version increases by one with every change; updates name the version
 	// they read (optimistic concurrency).
 	Version int64

@@ -16,6 +16,8 @@ const (
 	EventUserLocked                 = "user.locked"
 	EventUserUnlocked               = "user.unlocked"
 	EventUserSessionsEnded          = "user.sessions_ended"
+	EventUserConsentGranted         = "user.consent_granted"
+	EventUserConsentRevoked         = "user.consent_revoked"
 )
 
 // FactorType names a kind of second factor.

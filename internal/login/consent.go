@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,12 +10,33 @@ import (
 	"github.com/rampartiam/rampart/internal/iam"
 )
 
-// Consent: a client that sends prompt=consent (OpenID Connect Core
-// §3.1.2.1) gets the user's explicit permission for the scopes it asked
-// for, every time; a refusal goes back to the client as access_denied.
+// Consent: an application with ConsentRequired (a third-party
+// application) gets the user's explicit permission for the scopes it asks
+// for; the approval is remembered per user and application, so the user is
+// asked again only for scopes not yet approved. A client that sends
+// prompt=consent (OpenID Connect Core §3.1.2.1) gets the question every
+// time. A refusal goes back to the client as access_denied.
 
-// needsConsent reports whether the request asks for the user's consent.
-func needsConsent(req *iam.AuthRequest) bool { return slices.Contains(req.Prompt, "consent") }
+// needsConsent reports whether u must approve the request's scopes first.
+func (h *Handler) needsConsent(ctx context.Context, instanceID string, req *iam.AuthRequest, u *iam.User) (bool, error) {
+	if slices.Contains(req.Prompt, "consent") {
+		return true, nil
+	}
+	app, err := h.o.Apps.GetApplicationByClientID(ctx, instanceID, req.ClientID)
+	if err != nil {
+		// The request was validated against the application; it may have
+		// been deleted since, and completing the request will fail then.
+		return false, nil
+	}
+	if !app.ConsentRequired {
+		return false, nil
+	}
+	if h.o.Sessions == nil {
+		return true, nil
+	}
+	ok, err := h.o.Sessions.Consented(ctx, instanceID, u.ID, app.ID, req.Scopes)
+	return !ok, err
+}
 
 // askConsent renders the consent page of the request for u.
 func (h *Handler) askConsent(w http.ResponseWriter, r *http.Request, p *page, instanceID string, req *iam.AuthRequest) {
@@ -46,7 +68,8 @@ func (h *Handler) askConsent(w http.ResponseWriter, r *http.Request, p *page, in
 }
 
 // consentStep handles the user's answer. The browser's session must have
-// authenticated a user; the answer applies to this request only.
+// authenticated a user; an approval for an application that requires
+// consent is remembered.
 func (h *Handler) consentStep(w http.ResponseWriter, r *http.Request, p *page, instanceID string, req *iam.AuthRequest, pol *iam.Policies) {
 	sess, u, ok := h.sessionUser(w, r, p, instanceID, pol, false)
 	if !ok {
@@ -57,6 +80,14 @@ func (h *Handler) consentStep(w http.ResponseWriter, r *http.Request, p *page, i
 		// (validated at /authorize) gets access_denied and the state.
 		http.Redirect(w, r, errorRedirect(req, "access_denied", "the user denied the request"), http.StatusSeeOther)
 		return
+	}
+	ctx := r.Context()
+	if app, err := h.o.Apps.GetApplicationByClientID(ctx, instanceID, req.ClientID); err == nil && app.ConsentRequired && h.o.Sessions != nil {
+		if err := h.o.Sessions.GrantConsent(ctx, instanceID, u.ID, app.ID, req.Scopes); err != nil {
+			p.body, p.Error = "message", p.m.T("error.unavailable")
+			h.render(w, r, http.StatusServiceUnavailable, p)
+			return
+		}
 	}
 	h.completeAt(w, r, p, instanceID, req.ID, u, sess.AMR, sess.AuthTime())
 }

@@ -132,9 +132,17 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, p *page, inst
 	if req == nil || req.ID != authRequestID {
 		req, _ = h.o.AuthRequests.AuthRequest(r.Context(), instanceID, authRequestID)
 	}
-	if req != nil && needsConsent(req) {
-		h.askConsent(w, r, p, instanceID, req)
-		return
+	if req != nil {
+		need, err := h.needsConsent(r.Context(), instanceID, req, u)
+		if err != nil {
+			p.body, p.Error = "message", p.m.T("error.unavailable")
+			h.render(w, r, http.StatusServiceUnavailable, p)
+			return
+		}
+		if need {
+			h.askConsent(w, r, p, instanceID, req)
+			return
+		}
 	}
 	h.completeAt(w, r, p, instanceID, authRequestID, u, amr, authTime)
 }

@@ -480,3 +480,69 @@ func TestConsent(t *testing.T) {
 		}
 	})
 }
+
+// TestAppConsentRequired: an application that requires consent gets the
+// user's approval once per set of scopes. The first login asks; the next
+// one (single sign-on) does not; a request with a scope not approved yet
+// asks again, and the answer adds to the approval; a revoked consent asks
+// again; prompt=none never reaches the page.
+func TestAppConsentRequired(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, harnessOptions{}, func(t *testing.T, h *harness) {
+		w := h.seed(t, "A", "tenant-a.test", true)
+		ctx := t.Context()
+		changed := *w.web.Application
+		changed.ConsentRequired = true
+		updated, err := h.projects.UpdateApplication(ctx, iam.SystemActor, &changed)
+		if err != nil || !updated.ConsentRequired {
+			t.Fatalf("update application: %v", err)
+		}
+		start := func(state string, scopes ...string) string {
+			r := h.get(t, w.oauth2Config(t, w.web, webRedirect, scopes...).AuthCodeURL(state), nil)
+			return r.location(t, w.issuer).Query().Get("authRequestID")
+		}
+		code := func(t *testing.T, r *response, state string) {
+			t.Helper()
+			if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/oauth/authorize/callback") {
+				t.Fatalf("want the callback: %d %v %s", r.status, r.header, r.body)
+			}
+		}
+		consentPage := func(t *testing.T, r *response) {
+			t.Helper()
+			if r.status != http.StatusOK || !strings.Contains(string(r.body), `value="consent"`) {
+				t.Fatalf("want the consent page: %d %s", r.status, r.body)
+			}
+		}
+
+		id := start("st-1", "openid", "profile")
+		r := h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "login_name": {"alice"}, "password": {password}}, w.sameOrigin())
+		consentPage(t, r)
+		hd := w.sameOrigin()
+		hd.Set("Cookie", login.CookieName+"="+sessionCookie(t, r).Value)
+		code(t, h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, hd), "st-1")
+
+		// Single sign-on with the same scopes: no question.
+		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-2", "openid"), hd), "st-2")
+		// A new scope asks again; the approval adds to the old one.
+		id = start("st-3", "openid", "email")
+		consentPage(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+id, hd))
+		code(t, h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, hd), "st-3")
+		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-4", "openid", "profile", "email"), hd), "st-4")
+
+		// A refusal is not remembered as an approval, nor does it forget one.
+		id = start("st-5", "openid", "offline_access")
+		consentPage(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+id, hd))
+		r = h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"deny"}}, hd)
+		if loc := r.header.Get("Location"); r.status != http.StatusSeeOther || !strings.Contains(loc, "error=access_denied") {
+			t.Fatalf("deny: %d %s", r.status, loc)
+		}
+		consentPage(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-6", "openid", "offline_access"), hd))
+		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-7", "openid", "email"), hd), "st-7")
+
+		// Revoked: asked again.
+		if n, err := h.sessions.RevokeConsent(ctx, iam.SystemActor, w.in.ID, w.alice.ID, ""); err != nil || n != 1 {
+			t.Fatalf("revoke: %d %v", n, err)
+		}
+		consentPage(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-8", "openid"), hd))
+	})
+}

@@ -99,6 +99,7 @@ type harness struct {
 	members  *member.Service
 	tokens   *token.Service
 	factors  *mfa.Service
+	sessions *session.Service
 	keys     *token.Keys
 	provider *oidc.Provider
 	srv      *httptest.Server
@@ -167,9 +168,10 @@ func newHarness(t testing.TB, backend string, s store.Store, o harnessOptions) *
 
 	mux := http.NewServeMux()
 	h.factors = mfa.New(s, mfa.Options{Keyring: kr, Secrets: secrets, Now: o.now})
+	h.sessions = session.New(s, session.Options{Secrets: secrets, Now: o.now})
 	mailer := h.newMailer(t, s, kr, o.mail)
 	pages, err := login.New(login.Options{Mail: mailer, AuthRequests: h.tokens, Users: h.users, Apps: h.projects, CallbackURL: h.provider.CallbackURL,
-		Sessions: session.New(s, session.Options{Secrets: secrets, Now: o.now}), Now: o.now,
+		Sessions: h.sessions, Now: o.now,
 		Factors: h.factors, Keyring: kr,
 		// Every test logs in from 127.0.0.1, far more often than a person
 		// would: no per-address limit here (internal/login tests it).

@@ -298,7 +298,7 @@ func sameApp(a, b *iam.Application) bool {
 		slices.Equal(a.GrantTypes, b.GrantTypes) && slices.Equal(a.ResponseTypes, b.ResponseTypes) &&
 		a.AuthMethod == b.AuthMethod && a.AccessTokenFormat == b.AccessTokenFormat &&
 		a.AccessTokenLifetime == b.AccessTokenLifetime && a.IDTokenLifetime == b.IDTokenLifetime && a.RefreshTokenLifetime == b.RefreshTokenLifetime &&
-		a.PKCERequired == b.PKCERequired && a.State == b.State && (a.SecretHash == nil) == (b.SecretHash == nil)
+		a.PKCERequired == b.PKCERequired && a.ConsentRequired == b.ConsentRequired && a.State == b.State && (a.SecretHash == nil) == (b.SecretHash == nil)
 }
 
 // appSnapshot describes an application for audit events: everything but
@@ -310,7 +310,7 @@ func appSnapshot(a *iam.Application) map[string]any {
 		"grant_types": a.GrantTypes, "response_types": a.ResponseTypes, "auth_method": a.AuthMethod,
 		"access_token_format": a.AccessTokenFormat, "access_token_lifetime": a.AccessTokenLifetime.String(),
 		"id_token_lifetime": a.IDTokenLifetime.String(), "refresh_token_lifetime": a.RefreshTokenLifetime.String(),
-		"pkce_required": a.PKCERequired, "state": a.State, "version": a.Version,
+		"pkce_required": a.PKCERequired, "consent_required": a.ConsentRequired, "state": a.State, "version": a.Version,
 	}
 }
 

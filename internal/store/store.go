@@ -66,6 +66,7 @@ type Queries interface {
 	PolicyQueries
 	LoginQueries
 	VerificationQueries
+	ConsentQueries
 }
 
 // InstanceQueries store instances.

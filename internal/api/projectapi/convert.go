@@ -120,6 +120,7 @@ func settings(a *iam.Application, s *adminv1.ApplicationSettings) error {
 	a.GrantTypes = s.GetGrantTypes()
 	a.ResponseTypes = s.GetResponseTypes()
 	a.PKCERequired = s.GetPkceRequired()
+	a.ConsentRequired = s.GetConsentRequired()
 	var errs []error
 	if m := s.GetAuthMethod(); m != adminv1.AuthMethod_AUTH_METHOD_UNSPECIFIED {
 		v, ok := authMethodFromProto[m]
@@ -154,7 +155,7 @@ func appToProto(a *iam.Application) *adminv1.Application {
 		AccessTokenLifetime:  durationpb.New(a.AccessTokenLifetime),
 		IdTokenLifetime:      durationpb.New(a.IDTokenLifetime),
 		RefreshTokenLifetime: durationpb.New(a.RefreshTokenLifetime),
-		PkceRequired:         a.PKCERequired, State: apiutil.StateToProto(a.State),
+		PkceRequired:         a.PKCERequired, ConsentRequired: a.ConsentRequired, State: apiutil.StateToProto(a.State),
 		CreatedAt: apiutil.Timestamp(a.CreatedAt), ChangedAt: apiutil.Timestamp(a.ChangedAt), Version: a.Version,
 	}
 }

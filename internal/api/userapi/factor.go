@@ -12,21 +12,23 @@ import (
 	"github.com/rampartiam/rampart/internal/iam"
 	"github.com/rampartiam/rampart/internal/mfa"
 	"github.com/rampartiam/rampart/internal/reqctx"
+	"github.com/rampartiam/rampart/internal/session"
 	"github.com/rampartiam/rampart/internal/user"
 )
 
-// userFactorServer implements UserFactorService on mfa.Service (factors)
-// and user.Service (lockout).
+// userFactorServer implements UserFactorService on mfa.Service (factors),
+// user.Service (lockout) and session.Service (consents).
 type userFactorServer struct {
-	factors *mfa.Service
-	users   *user.Service
+	factors  *mfa.Service
+	users    *user.Service
+	sessions *session.Service
 }
 
 var _ adminv1connect.UserFactorServiceHandler = (*userFactorServer)(nil)
 
 // NewUserFactorServer returns the UserFactorService handler.
-func NewUserFactorServer(factors *mfa.Service, users *user.Service) adminv1connect.UserFactorServiceHandler {
-	return &userFactorServer{factors: factors, users: users}
+func NewUserFactorServer(factors *mfa.Service, users *user.Service, sessions *session.Service) adminv1connect.UserFactorServiceHandler {
+	return &userFactorServer{factors: factors, users: users, sessions: sessions}
 }
 
 func factorTypeToProto(t iam.FactorType) adminv1.FactorType {
@@ -98,4 +100,47 @@ func (s *userFactorServer) UnlockUser(ctx context.Context, req *connect.Request[
 		return nil, err
 	}
 	return connect.NewResponse(&adminv1.UnlockUserResponse{User: userToProto(u)}), nil
+}
+
+// userRef checks that the user exists in the organization (tenant
+// isolation: a user of another organization is not found).
+func (s *userFactorServer) userRef(ctx context.Context, orgID, userID string) (user.Ref, error) {
+	r, err := ref(ctx, orgID, userID)
+	if err != nil {
+		return r, err
+	}
+	_, err = s.users.Get(ctx, r)
+	return r, err
+}
+
+// ListUserConsents lists the user's remembered consents.
+func (s *userFactorServer) ListUserConsents(ctx context.Context, req *connect.Request[adminv1.ListUserConsentsRequest]) (*connect.Response[adminv1.ListUserConsentsResponse], error) {
+	r, err := s.userRef(ctx, req.Msg.OrgId, req.Msg.UserId)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.sessions.Consents(ctx, r.InstanceID, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &adminv1.ListUserConsentsResponse{}
+	for _, c := range list {
+		out.Consents = append(out.Consents, &adminv1.UserConsent{
+			AppId: c.AppID, Scopes: c.Scopes, GrantedAt: apiutil.Timestamp(c.GrantedAt), ChangedAt: apiutil.Timestamp(c.ChangedAt),
+		})
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RevokeUserConsent forgets the user's consent to one application or all.
+func (s *userFactorServer) RevokeUserConsent(ctx context.Context, req *connect.Request[adminv1.RevokeUserConsentRequest]) (*connect.Response[adminv1.RevokeUserConsentResponse], error) {
+	r, err := s.userRef(ctx, req.Msg.OrgId, req.Msg.UserId)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.sessions.RevokeConsent(ctx, reqctx.Actor(ctx), r.InstanceID, r.ID, req.Msg.AppId)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&adminv1.RevokeUserConsentResponse{Revoked: int32(min(n, math.MaxInt32))}), nil
 }

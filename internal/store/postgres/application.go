@@ -13,14 +13,14 @@ import (
 
 const applicationColumns = `instance_id, id, org_id, project_id, name, type, client_id, secret_hash,
 	redirect_uris, post_logout_redirect_uris, grant_types, response_types, auth_method, access_token_format,
-	access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version`
+	access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version, consent_required`
 
 func scanApplication(row pgx.Row) (*iam.Application, error) {
 	var a iam.Application
 	var accessMS, idMS, refreshMS int64
 	if err := row.Scan(&a.InstanceID, &a.ID, &a.OrgID, &a.ProjectID, &a.Name, &a.Type, &a.ClientID, &a.SecretHash,
 		&a.RedirectURIs, &a.PostLogoutRedirectURIs, &a.GrantTypes, &a.ResponseTypes, &a.AuthMethod, &a.AccessTokenFormat,
-		&accessMS, &idMS, &refreshMS, &a.PKCERequired, &a.State, &a.CreatedAt, &a.ChangedAt, &a.Version); err != nil {
+		&accessMS, &idMS, &refreshMS, &a.PKCERequired, &a.State, &a.CreatedAt, &a.ChangedAt, &a.Version, &a.ConsentRequired); err != nil {
 		return nil, mapErr(err)
 	}
 	a.RedirectURIs, a.PostLogoutRedirectURIs = projNil(a.RedirectURIs), projNil(a.PostLogoutRedirectURIs)
@@ -49,13 +49,13 @@ func (q *queries) ApplicationCreate(ctx context.Context, p *store.ApplicationCre
 		a := p.Application
 		_, err := q.db.Exec(ctx, `INSERT INTO applications (instance_id, id, org_id, project_id, name, type, client_id, secret_hash,
 			redirect_uris, post_logout_redirect_uris, grant_types, response_types, auth_method, access_token_format,
-			access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, 1)`,
+			access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version, consent_required)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, 1, $21)`,
 			a.InstanceID, a.ID, a.OrgID, a.ProjectID, a.Name, string(a.Type), a.ClientID, projBytea(a.SecretHash),
 			projArr(a.RedirectURIs), projArr(a.PostLogoutRedirectURIs), projArr(a.GrantTypes), projArr(a.ResponseTypes),
 			string(a.AuthMethod), string(a.AccessTokenFormat),
 			a.AccessTokenLifetime.Milliseconds(), a.IDTokenLifetime.Milliseconds(), a.RefreshTokenLifetime.Milliseconds(),
-			a.PKCERequired, string(a.State), p.Now)
+			a.PKCERequired, string(a.State), p.Now, a.ConsentRequired)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: insert application: %w", mapErr(err))
 		}
@@ -93,14 +93,14 @@ func (q *queries) ApplicationUpdate(ctx context.Context, p *store.ApplicationUpd
 		tag, err := q.db.Exec(ctx, `UPDATE applications SET name = $1, secret_hash = $2,
 			redirect_uris = $3, post_logout_redirect_uris = $4, grant_types = $5, response_types = $6, auth_method = $7, access_token_format = $8,
 			access_token_lifetime_ms = $9, id_token_lifetime_ms = $10, refresh_token_lifetime_ms = $11, pkce_required = $12, state = $13,
-			changed_at = $14, version = version + 1
+			changed_at = $14, version = version + 1, consent_required = $20
 			WHERE instance_id = $15 AND org_id = $16 AND project_id = $17 AND id = $18 AND version = $19`,
 			a.Name, projBytea(a.SecretHash),
 			projArr(a.RedirectURIs), projArr(a.PostLogoutRedirectURIs), projArr(a.GrantTypes), projArr(a.ResponseTypes),
 			string(a.AuthMethod), string(a.AccessTokenFormat),
 			a.AccessTokenLifetime.Milliseconds(), a.IDTokenLifetime.Milliseconds(), a.RefreshTokenLifetime.Milliseconds(),
 			a.PKCERequired, string(a.State), p.Now,
-			a.InstanceID, a.OrgID, a.ProjectID, a.ID, a.Version)
+			a.InstanceID, a.OrgID, a.ProjectID, a.ID, a.Version, a.ConsentRequired)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: update application: %w", mapErr(err))
 		}

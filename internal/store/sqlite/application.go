@@ -11,7 +11,7 @@ import (
 
 const applicationColumns = `instance_id, id, org_id, project_id, name, type, client_id, secret_hash,
 	redirect_uris, post_logout_redirect_uris, grant_types, response_types, auth_method, access_token_format,
-	access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version`
+	access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version, consent_required`
 
 func scanApplication(row interface{ Scan(...any) error }) (*iam.Application, error) {
 	var a iam.Application
@@ -19,7 +19,7 @@ func scanApplication(row interface{ Scan(...any) error }) (*iam.Application, err
 	var accessMS, idMS, refreshMS, created, changed int64
 	if err := row.Scan(&a.InstanceID, &a.ID, &a.OrgID, &a.ProjectID, &a.Name, &a.Type, &a.ClientID, &a.SecretHash,
 		&redirect, &postLogout, &grants, &responses, &a.AuthMethod, &a.AccessTokenFormat,
-		&accessMS, &idMS, &refreshMS, &a.PKCERequired, &a.State, &created, &changed, &a.Version); err != nil {
+		&accessMS, &idMS, &refreshMS, &a.PKCERequired, &a.State, &created, &changed, &a.Version, &a.ConsentRequired); err != nil {
 		return nil, mapErr(err)
 	}
 	var err error
@@ -65,13 +65,13 @@ func (q *queries) ApplicationCreate(ctx context.Context, p *store.ApplicationCre
 		now := micros(p.Now)
 		_, err := q.db.ExecContext(ctx, `INSERT INTO applications (instance_id, id, org_id, project_id, name, type, client_id, secret_hash,
 			redirect_uris, post_logout_redirect_uris, grant_types, response_types, auth_method, access_token_format,
-			access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			access_token_lifetime_ms, id_token_lifetime_ms, refresh_token_lifetime_ms, pkce_required, state, created_at, changed_at, version, consent_required)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 			a.InstanceID, a.ID, a.OrgID, a.ProjectID, a.Name, string(a.Type), a.ClientID, projBlob(a.SecretHash),
 			projJSON(a.RedirectURIs), projJSON(a.PostLogoutRedirectURIs), projJSON(a.GrantTypes), projJSON(a.ResponseTypes),
 			string(a.AuthMethod), string(a.AccessTokenFormat),
 			a.AccessTokenLifetime.Milliseconds(), a.IDTokenLifetime.Milliseconds(), a.RefreshTokenLifetime.Milliseconds(),
-			a.PKCERequired, string(a.State), now, now)
+			a.PKCERequired, string(a.State), now, now, a.ConsentRequired)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: insert application: %w", mapErr(err))
 		}
@@ -109,13 +109,13 @@ func (q *queries) ApplicationUpdate(ctx context.Context, p *store.ApplicationUpd
 		res, err := q.db.ExecContext(ctx, `UPDATE applications SET name = ?, secret_hash = ?,
 			redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, response_types = ?, auth_method = ?, access_token_format = ?,
 			access_token_lifetime_ms = ?, id_token_lifetime_ms = ?, refresh_token_lifetime_ms = ?, pkce_required = ?, state = ?,
-			changed_at = ?, version = version + 1
+			changed_at = ?, version = version + 1, consent_required = ?
 			WHERE instance_id = ? AND org_id = ? AND project_id = ? AND id = ? AND version = ?`,
 			a.Name, projBlob(a.SecretHash),
 			projJSON(a.RedirectURIs), projJSON(a.PostLogoutRedirectURIs), projJSON(a.GrantTypes), projJSON(a.ResponseTypes),
 			string(a.AuthMethod), string(a.AccessTokenFormat),
 			a.AccessTokenLifetime.Milliseconds(), a.IDTokenLifetime.Milliseconds(), a.RefreshTokenLifetime.Milliseconds(),
-			a.PKCERequired, string(a.State), micros(p.Now),
+			a.PKCERequired, string(a.State), micros(p.Now), a.ConsentRequired,
 			a.InstanceID, a.OrgID, a.ProjectID, a.ID, a.Version)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: update application: %w", mapErr(err))

@@ -18,7 +18,7 @@ func newApp(instanceID, orgID, projectID string) *iam.Application {
 		GrantTypes: []string{iam.GrantAuthorizationCode, iam.GrantRefreshToken}, ResponseTypes: []string{iam.ResponseCode},
 		AuthMethod: iam.AuthClientSecretBasic, AccessTokenFormat: iam.TokenFormatJWT,
 		AccessTokenLifetime: 90 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 48 * time.Hour,
-		PKCERequired: true, State: iam.StateActive,
+		PKCERequired: true, ConsentRequired: true, State: iam.StateActive,
 	}
 }
 
@@ -35,7 +35,7 @@ func sameApp(t *testing.T, got, want *iam.Application) {
 		!slices.Equal(got.GrantTypes, want.GrantTypes) || !slices.Equal(got.ResponseTypes, want.ResponseTypes) ||
 		got.AuthMethod != want.AuthMethod || got.AccessTokenFormat != want.AccessTokenFormat ||
 		got.AccessTokenLifetime != want.AccessTokenLifetime || got.IDTokenLifetime != want.IDTokenLifetime ||
-		got.RefreshTokenLifetime != want.RefreshTokenLifetime || got.PKCERequired != want.PKCERequired || got.State != want.State {
+		got.RefreshTokenLifetime != want.RefreshTokenLifetime || got.PKCERequired != want.PKCERequired || got.ConsentRequired != want.ConsentRequired || got.State != want.State {
 		t.Fatalf("application = %+v\nwant %+v", got, want)
 	}
 }
@@ -134,7 +134,7 @@ func (b *bundle) testApplicationCRUD(t *testing.T) {
 	change.GrantTypes, change.ResponseTypes = []string{iam.GrantClientCredentials}, nil
 	change.AuthMethod, change.AccessTokenFormat = iam.AuthPrivateKeyJWT, iam.TokenFormatOpaque
 	change.AccessTokenLifetime, change.IDTokenLifetime, change.RefreshTokenLifetime = time.Minute, 2*time.Minute, time.Hour
-	change.PKCERequired, change.State = false, iam.StateInactive
+	change.PKCERequired, change.ConsentRequired, change.State = false, false, iam.StateInactive
 	change.Type, change.ClientID = iam.AppTypeAPI, "changed-client"
 	at2 := now()
 	updated := must[*iam.Application](t)(s.ApplicationUpdate(ctx, &store.ApplicationUpdateParams{Application: &change, Now: at2}))

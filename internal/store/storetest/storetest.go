@@ -33,6 +33,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Email", b.testEmail)
 	t.Run("Policies", b.testPolicies)
 	t.Run("Verification", b.testVerification)
+	t.Run("Consents", b.testConsents)
 	t.Run("RoundTrips", b.testRoundTrips)
 }
 

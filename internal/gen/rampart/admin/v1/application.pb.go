@@ -214,8 +214,12 @@ type Application struct {
 	CreatedAt            *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	ChangedAt            *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
 	Version              int64                  `protobuf:"varint,21,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The hosted login asks users to approve the scopes the application
+	// asks for (third-party applications); approvals are remembered per
+	// user and application until revoked.
+	ConsentRequired bool `protobuf:"varint,22,opt,name=consent_required,json=consentRequired,proto3" json:"consent_required,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Application) Reset() {
@@ -395,6 +399,13 @@ func (x *Application) GetVersion() int64 {
 	return 0
 }
 
+func (x *Application) GetConsentRequired() bool {
+	if x != nil {
+		return x.ConsentRequired
+	}
+	return false
+}
+
 // ApplicationSettings are the client settings set on create and update.
 // Zero values take the type's defaults (see docs/api.md).
 type ApplicationSettings struct {
@@ -410,8 +421,10 @@ type ApplicationSettings struct {
 	IdTokenLifetime        *durationpb.Duration   `protobuf:"bytes,9,opt,name=id_token_lifetime,json=idTokenLifetime,proto3" json:"id_token_lifetime,omitempty"`
 	RefreshTokenLifetime   *durationpb.Duration   `protobuf:"bytes,10,opt,name=refresh_token_lifetime,json=refreshTokenLifetime,proto3" json:"refresh_token_lifetime,omitempty"`
 	PkceRequired           bool                   `protobuf:"varint,11,opt,name=pkce_required,json=pkceRequired,proto3" json:"pkce_required,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// See Application.consent_required.
+	ConsentRequired bool `protobuf:"varint,12,opt,name=consent_required,json=consentRequired,proto3" json:"consent_required,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ApplicationSettings) Reset() {
@@ -517,6 +530,13 @@ func (x *ApplicationSettings) GetRefreshTokenLifetime() *durationpb.Duration {
 func (x *ApplicationSettings) GetPkceRequired() bool {
 	if x != nil {
 		return x.PkceRequired
+	}
+	return false
+}
+
+func (x *ApplicationSettings) GetConsentRequired() bool {
+	if x != nil {
+		return x.ConsentRequired
 	}
 	return false
 }
@@ -1649,7 +1669,7 @@ var File_rampart_admin_v1_application_proto protoreflect.FileDescriptor
 
 const file_rampart_admin_v1_application_proto_rawDesc = "" +
 	"\n" +
-	"\"rampart/admin/v1/application.proto\x12\x10rampart.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1drampart/admin/v1/common.proto\"\xee\a\n" +
+	"\"rampart/admin/v1/application.proto\x12\x10rampart.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1drampart/admin/v1/common.proto\"\x99\b\n" +
 	"\vApplication\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1677,7 +1697,8 @@ const file_rampart_admin_v1_application_proto_rawDesc = "" +
 	"created_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"changed_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\x12\x18\n" +
-	"\aversion\x18\x15 \x01(\x03R\aversion\"\xf1\x04\n" +
+	"\aversion\x18\x15 \x01(\x03R\aversion\x12)\n" +
+	"\x10consent_required\x18\x16 \x01(\bR\x0fconsentRequired\"\x9c\x05\n" +
 	"\x13ApplicationSettings\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\rredirect_uris\x18\x02 \x03(\tR\fredirectUris\x129\n" +
@@ -1692,7 +1713,8 @@ const file_rampart_admin_v1_application_proto_rawDesc = "" +
 	"\x11id_token_lifetime\x18\t \x01(\v2\x19.google.protobuf.DurationR\x0fidTokenLifetime\x12O\n" +
 	"\x16refresh_token_lifetime\x18\n" +
 	" \x01(\v2\x19.google.protobuf.DurationR\x14refreshTokenLifetime\x12#\n" +
-	"\rpkce_required\x18\v \x01(\bR\fpkceRequired\"\xca\x01\n" +
+	"\rpkce_required\x18\v \x01(\bR\fpkceRequired\x12)\n" +
+	"\x10consent_required\x18\f \x01(\bR\x0fconsentRequired\"\xca\x01\n" +
 	"\x18CreateApplicationRequest\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1d\n" +
 	"\n" +

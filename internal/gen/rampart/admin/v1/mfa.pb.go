@@ -479,6 +479,279 @@ func (x *UnlockUserResponse) GetUser() *User {
 	return nil
 }
 
+// UserConsent is a user's remembered approval of the scopes an application
+// asked for.
+type UserConsent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	AppId string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// The approved scopes, sorted.
+	Scopes        []string               `protobuf:"bytes,2,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	GrantedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	ChangedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserConsent) Reset() {
+	*x = UserConsent{}
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserConsent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserConsent) ProtoMessage() {}
+
+func (x *UserConsent) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserConsent.ProtoReflect.Descriptor instead.
+func (*UserConsent) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_mfa_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UserConsent) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *UserConsent) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *UserConsent) GetGrantedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GrantedAt
+	}
+	return nil
+}
+
+func (x *UserConsent) GetChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedAt
+	}
+	return nil
+}
+
+type ListUserConsentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrgId         string                 `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserConsentsRequest) Reset() {
+	*x = ListUserConsentsRequest{}
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserConsentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserConsentsRequest) ProtoMessage() {}
+
+func (x *ListUserConsentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserConsentsRequest.ProtoReflect.Descriptor instead.
+func (*ListUserConsentsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_mfa_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListUserConsentsRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *ListUserConsentsRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+type ListUserConsentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Consents      []*UserConsent         `protobuf:"bytes,1,rep,name=consents,proto3" json:"consents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserConsentsResponse) Reset() {
+	*x = ListUserConsentsResponse{}
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserConsentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserConsentsResponse) ProtoMessage() {}
+
+func (x *ListUserConsentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserConsentsResponse.ProtoReflect.Descriptor instead.
+func (*ListUserConsentsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_mfa_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListUserConsentsResponse) GetConsents() []*UserConsent {
+	if x != nil {
+		return x.Consents
+	}
+	return nil
+}
+
+type RevokeUserConsentRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	OrgId  string                 `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	UserId string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The application; empty revokes every consent of the user.
+	AppId         string `protobuf:"bytes,3,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeUserConsentRequest) Reset() {
+	*x = RevokeUserConsentRequest{}
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeUserConsentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeUserConsentRequest) ProtoMessage() {}
+
+func (x *RevokeUserConsentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeUserConsentRequest.ProtoReflect.Descriptor instead.
+func (*RevokeUserConsentRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_mfa_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RevokeUserConsentRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *RevokeUserConsentRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RevokeUserConsentRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+type RevokeUserConsentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many consents were revoked.
+	Revoked       int32 `protobuf:"varint,1,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeUserConsentResponse) Reset() {
+	*x = RevokeUserConsentResponse{}
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeUserConsentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeUserConsentResponse) ProtoMessage() {}
+
+func (x *RevokeUserConsentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_admin_v1_mfa_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeUserConsentResponse.ProtoReflect.Descriptor instead.
+func (*RevokeUserConsentResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_admin_v1_mfa_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RevokeUserConsentResponse) GetRevoked() int32 {
+	if x != nil {
+		return x.Revoked
+	}
+	return 0
+}
+
 var File_rampart_admin_v1_mfa_proto protoreflect.FileDescriptor
 
 const file_rampart_admin_v1_mfa_proto_rawDesc = "" +
@@ -511,18 +784,38 @@ const file_rampart_admin_v1_mfa_proto_rawDesc = "" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"@\n" +
 	"\x12UnlockUserResponse\x12*\n" +
-	"\x04user\x18\x01 \x01(\v2\x16.rampart.admin.v1.UserR\x04user*y\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.rampart.admin.v1.UserR\x04user\"\xb2\x01\n" +
+	"\vUserConsent\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x16\n" +
+	"\x06scopes\x18\x02 \x03(\tR\x06scopes\x129\n" +
+	"\n" +
+	"granted_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tgrantedAt\x129\n" +
+	"\n" +
+	"changed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\"I\n" +
+	"\x17ListUserConsentsRequest\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\"U\n" +
+	"\x18ListUserConsentsResponse\x129\n" +
+	"\bconsents\x18\x01 \x03(\v2\x1d.rampart.admin.v1.UserConsentR\bconsents\"a\n" +
+	"\x18RevokeUserConsentRequest\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x15\n" +
+	"\x06app_id\x18\x03 \x01(\tR\x05appId\"5\n" +
+	"\x19RevokeUserConsentResponse\x12\x18\n" +
+	"\arevoked\x18\x01 \x01(\x05R\arevoked*y\n" +
 	"\n" +
 	"FactorType\x12\x1b\n" +
 	"\x17FACTOR_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10FACTOR_TYPE_TOTP\x10\x01\x12\x18\n" +
 	"\x14FACTOR_TYPE_WEBAUTHN\x10\x02\x12\x1e\n" +
-	"\x1aFACTOR_TYPE_RECOVERY_CODES\x10\x032\xbf\x02\n" +
+	"\x1aFACTOR_TYPE_RECOVERY_CODES\x10\x032\x98\x04\n" +
 	"\x11UserFactorService\x12f\n" +
 	"\x0fListUserFactors\x12(.rampart.admin.v1.ListUserFactorsRequest\x1a).rampart.admin.v1.ListUserFactorsResponse\x12i\n" +
 	"\x10RemoveUserFactor\x12).rampart.admin.v1.RemoveUserFactorRequest\x1a*.rampart.admin.v1.RemoveUserFactorResponse\x12W\n" +
 	"\n" +
-	"UnlockUser\x12#.rampart.admin.v1.UnlockUserRequest\x1a$.rampart.admin.v1.UnlockUserResponseBEZCgithub.com/rampartiam/rampart/internal/gen/rampart/admin/v1;adminv1b\x06proto3"
+	"UnlockUser\x12#.rampart.admin.v1.UnlockUserRequest\x1a$.rampart.admin.v1.UnlockUserResponse\x12i\n" +
+	"\x10ListUserConsents\x12).rampart.admin.v1.ListUserConsentsRequest\x1a*.rampart.admin.v1.ListUserConsentsResponse\x12l\n" +
+	"\x11RevokeUserConsent\x12*.rampart.admin.v1.RevokeUserConsentRequest\x1a+.rampart.admin.v1.RevokeUserConsentResponseBEZCgithub.com/rampartiam/rampart/internal/gen/rampart/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_rampart_admin_v1_mfa_proto_rawDescOnce sync.Once
@@ -537,36 +830,48 @@ func file_rampart_admin_v1_mfa_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_admin_v1_mfa_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_admin_v1_mfa_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_rampart_admin_v1_mfa_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_rampart_admin_v1_mfa_proto_goTypes = []any{
-	(FactorType)(0),                  // 0: rampart.admin.v1.FactorType
-	(*UserFactor)(nil),               // 1: rampart.admin.v1.UserFactor
-	(*ListUserFactorsRequest)(nil),   // 2: rampart.admin.v1.ListUserFactorsRequest
-	(*ListUserFactorsResponse)(nil),  // 3: rampart.admin.v1.ListUserFactorsResponse
-	(*RemoveUserFactorRequest)(nil),  // 4: rampart.admin.v1.RemoveUserFactorRequest
-	(*RemoveUserFactorResponse)(nil), // 5: rampart.admin.v1.RemoveUserFactorResponse
-	(*UnlockUserRequest)(nil),        // 6: rampart.admin.v1.UnlockUserRequest
-	(*UnlockUserResponse)(nil),       // 7: rampart.admin.v1.UnlockUserResponse
-	(*timestamppb.Timestamp)(nil),    // 8: google.protobuf.Timestamp
-	(*User)(nil),                     // 9: rampart.admin.v1.User
+	(FactorType)(0),                   // 0: rampart.admin.v1.FactorType
+	(*UserFactor)(nil),                // 1: rampart.admin.v1.UserFactor
+	(*ListUserFactorsRequest)(nil),    // 2: rampart.admin.v1.ListUserFactorsRequest
+	(*ListUserFactorsResponse)(nil),   // 3: rampart.admin.v1.ListUserFactorsResponse
+	(*RemoveUserFactorRequest)(nil),   // 4: rampart.admin.v1.RemoveUserFactorRequest
+	(*RemoveUserFactorResponse)(nil),  // 5: rampart.admin.v1.RemoveUserFactorResponse
+	(*UnlockUserRequest)(nil),         // 6: rampart.admin.v1.UnlockUserRequest
+	(*UnlockUserResponse)(nil),        // 7: rampart.admin.v1.UnlockUserResponse
+	(*UserConsent)(nil),               // 8: rampart.admin.v1.UserConsent
+	(*ListUserConsentsRequest)(nil),   // 9: rampart.admin.v1.ListUserConsentsRequest
+	(*ListUserConsentsResponse)(nil),  // 10: rampart.admin.v1.ListUserConsentsResponse
+	(*RevokeUserConsentRequest)(nil),  // 11: rampart.admin.v1.RevokeUserConsentRequest
+	(*RevokeUserConsentResponse)(nil), // 12: rampart.admin.v1.RevokeUserConsentResponse
+	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
+	(*User)(nil),                      // 14: rampart.admin.v1.User
 }
 var file_rampart_admin_v1_mfa_proto_depIdxs = []int32{
-	0, // 0: rampart.admin.v1.UserFactor.type:type_name -> rampart.admin.v1.FactorType
-	8, // 1: rampart.admin.v1.UserFactor.created_at:type_name -> google.protobuf.Timestamp
-	8, // 2: rampart.admin.v1.UserFactor.last_used_at:type_name -> google.protobuf.Timestamp
-	1, // 3: rampart.admin.v1.ListUserFactorsResponse.factors:type_name -> rampart.admin.v1.UserFactor
-	9, // 4: rampart.admin.v1.UnlockUserResponse.user:type_name -> rampart.admin.v1.User
-	2, // 5: rampart.admin.v1.UserFactorService.ListUserFactors:input_type -> rampart.admin.v1.ListUserFactorsRequest
-	4, // 6: rampart.admin.v1.UserFactorService.RemoveUserFactor:input_type -> rampart.admin.v1.RemoveUserFactorRequest
-	6, // 7: rampart.admin.v1.UserFactorService.UnlockUser:input_type -> rampart.admin.v1.UnlockUserRequest
-	3, // 8: rampart.admin.v1.UserFactorService.ListUserFactors:output_type -> rampart.admin.v1.ListUserFactorsResponse
-	5, // 9: rampart.admin.v1.UserFactorService.RemoveUserFactor:output_type -> rampart.admin.v1.RemoveUserFactorResponse
-	7, // 10: rampart.admin.v1.UserFactorService.UnlockUser:output_type -> rampart.admin.v1.UnlockUserResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: rampart.admin.v1.UserFactor.type:type_name -> rampart.admin.v1.FactorType
+	13, // 1: rampart.admin.v1.UserFactor.created_at:type_name -> google.protobuf.Timestamp
+	13, // 2: rampart.admin.v1.UserFactor.last_used_at:type_name -> google.protobuf.Timestamp
+	1,  // 3: rampart.admin.v1.ListUserFactorsResponse.factors:type_name -> rampart.admin.v1.UserFactor
+	14, // 4: rampart.admin.v1.UnlockUserResponse.user:type_name -> rampart.admin.v1.User
+	13, // 5: rampart.admin.v1.UserConsent.granted_at:type_name -> google.protobuf.Timestamp
+	13, // 6: rampart.admin.v1.UserConsent.changed_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: rampart.admin.v1.ListUserConsentsResponse.consents:type_name -> rampart.admin.v1.UserConsent
+	2,  // 8: rampart.admin.v1.UserFactorService.ListUserFactors:input_type -> rampart.admin.v1.ListUserFactorsRequest
+	4,  // 9: rampart.admin.v1.UserFactorService.RemoveUserFactor:input_type -> rampart.admin.v1.RemoveUserFactorRequest
+	6,  // 10: rampart.admin.v1.UserFactorService.UnlockUser:input_type -> rampart.admin.v1.UnlockUserRequest
+	9,  // 11: rampart.admin.v1.UserFactorService.ListUserConsents:input_type -> rampart.admin.v1.ListUserConsentsRequest
+	11, // 12: rampart.admin.v1.UserFactorService.RevokeUserConsent:input_type -> rampart.admin.v1.RevokeUserConsentRequest
+	3,  // 13: rampart.admin.v1.UserFactorService.ListUserFactors:output_type -> rampart.admin.v1.ListUserFactorsResponse
+	5,  // 14: rampart.admin.v1.UserFactorService.RemoveUserFactor:output_type -> rampart.admin.v1.RemoveUserFactorResponse
+	7,  // 15: rampart.admin.v1.UserFactorService.UnlockUser:output_type -> rampart.admin.v1.UnlockUserResponse
+	10, // 16: rampart.admin.v1.UserFactorService.ListUserConsents:output_type -> rampart.admin.v1.ListUserConsentsResponse
+	12, // 17: rampart.admin.v1.UserFactorService.RevokeUserConsent:output_type -> rampart.admin.v1.RevokeUserConsentResponse
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_rampart_admin_v1_mfa_proto_init() }
@@ -581,7 +886,7 @@ func file_rampart_admin_v1_mfa_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_admin_v1_mfa_proto_rawDesc), len(file_rampart_admin_v1_mfa_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

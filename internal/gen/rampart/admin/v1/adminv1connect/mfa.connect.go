@@ -42,6 +42,12 @@ const (
 	// UserFactorServiceUnlockUserProcedure is the fully-qualified name of the UserFactorService's
 	// UnlockUser RPC.
 	UserFactorServiceUnlockUserProcedure = "/rampart.admin.v1.UserFactorService/UnlockUser"
+	// UserFactorServiceListUserConsentsProcedure is the fully-qualified name of the UserFactorService's
+	// ListUserConsents RPC.
+	UserFactorServiceListUserConsentsProcedure = "/rampart.admin.v1.UserFactorService/ListUserConsents"
+	// UserFactorServiceRevokeUserConsentProcedure is the fully-qualified name of the
+	// UserFactorService's RevokeUserConsent RPC.
+	UserFactorServiceRevokeUserConsentProcedure = "/rampart.admin.v1.UserFactorService/RevokeUserConsent"
 )
 
 // UserFactorServiceClient is a client for the rampart.admin.v1.UserFactorService service.
@@ -54,6 +60,14 @@ type UserFactorServiceClient interface {
 	// UnlockUser makes a locked user active again and resets the counts of
 	// failed logins (for a user who is not locked it only resets the counts).
 	UnlockUser(context.Context, *connect.Request[v1.UnlockUserRequest]) (*connect.Response[v1.UnlockUserResponse], error)
+	// ListUserConsents lists the applications (those that require consent)
+	// the user has approved, with the scopes approved.
+	ListUserConsents(context.Context, *connect.Request[v1.ListUserConsentsRequest]) (*connect.Response[v1.ListUserConsentsResponse], error)
+	// RevokeUserConsent forgets the user's approval for one application, or
+	// for every application when app_id is empty: the next login asks
+	// again. Tokens already issued stay valid until they expire or are
+	// revoked.
+	RevokeUserConsent(context.Context, *connect.Request[v1.RevokeUserConsentRequest]) (*connect.Response[v1.RevokeUserConsentResponse], error)
 }
 
 // NewUserFactorServiceClient constructs a client for the rampart.admin.v1.UserFactorService
@@ -85,14 +99,28 @@ func NewUserFactorServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(userFactorServiceMethods.ByName("UnlockUser")),
 			connect.WithClientOptions(opts...),
 		),
+		listUserConsents: connect.NewClient[v1.ListUserConsentsRequest, v1.ListUserConsentsResponse](
+			httpClient,
+			baseURL+UserFactorServiceListUserConsentsProcedure,
+			connect.WithSchema(userFactorServiceMethods.ByName("ListUserConsents")),
+			connect.WithClientOptions(opts...),
+		),
+		revokeUserConsent: connect.NewClient[v1.RevokeUserConsentRequest, v1.RevokeUserConsentResponse](
+			httpClient,
+			baseURL+UserFactorServiceRevokeUserConsentProcedure,
+			connect.WithSchema(userFactorServiceMethods.ByName("RevokeUserConsent")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // userFactorServiceClient implements UserFactorServiceClient.
 type userFactorServiceClient struct {
-	listUserFactors  *connect.Client[v1.ListUserFactorsRequest, v1.ListUserFactorsResponse]
-	removeUserFactor *connect.Client[v1.RemoveUserFactorRequest, v1.RemoveUserFactorResponse]
-	unlockUser       *connect.Client[v1.UnlockUserRequest, v1.UnlockUserResponse]
+	listUserFactors   *connect.Client[v1.ListUserFactorsRequest, v1.ListUserFactorsResponse]
+	removeUserFactor  *connect.Client[v1.RemoveUserFactorRequest, v1.RemoveUserFactorResponse]
+	unlockUser        *connect.Client[v1.UnlockUserRequest, v1.UnlockUserResponse]
+	listUserConsents  *connect.Client[v1.ListUserConsentsRequest, v1.ListUserConsentsResponse]
+	revokeUserConsent *connect.Client[v1.RevokeUserConsentRequest, v1.RevokeUserConsentResponse]
 }
 
 // ListUserFactors calls rampart.admin.v1.UserFactorService.ListUserFactors.
@@ -110,6 +138,16 @@ func (c *userFactorServiceClient) UnlockUser(ctx context.Context, req *connect.R
 	return c.unlockUser.CallUnary(ctx, req)
 }
 
+// ListUserConsents calls rampart.admin.v1.UserFactorService.ListUserConsents.
+func (c *userFactorServiceClient) ListUserConsents(ctx context.Context, req *connect.Request[v1.ListUserConsentsRequest]) (*connect.Response[v1.ListUserConsentsResponse], error) {
+	return c.listUserConsents.CallUnary(ctx, req)
+}
+
+// RevokeUserConsent calls rampart.admin.v1.UserFactorService.RevokeUserConsent.
+func (c *userFactorServiceClient) RevokeUserConsent(ctx context.Context, req *connect.Request[v1.RevokeUserConsentRequest]) (*connect.Response[v1.RevokeUserConsentResponse], error) {
+	return c.revokeUserConsent.CallUnary(ctx, req)
+}
+
 // UserFactorServiceHandler is an implementation of the rampart.admin.v1.UserFactorService service.
 type UserFactorServiceHandler interface {
 	// ListUserFactors lists the user's factors and failed-login counts.
@@ -120,6 +158,14 @@ type UserFactorServiceHandler interface {
 	// UnlockUser makes a locked user active again and resets the counts of
 	// failed logins (for a user who is not locked it only resets the counts).
 	UnlockUser(context.Context, *connect.Request[v1.UnlockUserRequest]) (*connect.Response[v1.UnlockUserResponse], error)
+	// ListUserConsents lists the applications (those that require consent)
+	// the user has approved, with the scopes approved.
+	ListUserConsents(context.Context, *connect.Request[v1.ListUserConsentsRequest]) (*connect.Response[v1.ListUserConsentsResponse], error)
+	// RevokeUserConsent forgets the user's approval for one application, or
+	// for every application when app_id is empty: the next login asks
+	// again. Tokens already issued stay valid until they expire or are
+	// revoked.
+	RevokeUserConsent(context.Context, *connect.Request[v1.RevokeUserConsentRequest]) (*connect.Response[v1.RevokeUserConsentResponse], error)
 }
 
 // NewUserFactorServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -147,6 +193,18 @@ func NewUserFactorServiceHandler(svc UserFactorServiceHandler, opts ...connect.H
 		connect.WithSchema(userFactorServiceMethods.ByName("UnlockUser")),
 		connect.WithHandlerOptions(opts...),
 	)
+	userFactorServiceListUserConsentsHandler := connect.NewUnaryHandler(
+		UserFactorServiceListUserConsentsProcedure,
+		svc.ListUserConsents,
+		connect.WithSchema(userFactorServiceMethods.ByName("ListUserConsents")),
+		connect.WithHandlerOptions(opts...),
+	)
+	userFactorServiceRevokeUserConsentHandler := connect.NewUnaryHandler(
+		UserFactorServiceRevokeUserConsentProcedure,
+		svc.RevokeUserConsent,
+		connect.WithSchema(userFactorServiceMethods.ByName("RevokeUserConsent")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rampart.admin.v1.UserFactorService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case UserFactorServiceListUserFactorsProcedure:
@@ -155,6 +213,10 @@ func NewUserFactorServiceHandler(svc UserFactorServiceHandler, opts ...connect.H
 			userFactorServiceRemoveUserFactorHandler.ServeHTTP(w, r)
 		case UserFactorServiceUnlockUserProcedure:
 			userFactorServiceUnlockUserHandler.ServeHTTP(w, r)
+		case UserFactorServiceListUserConsentsProcedure:
+			userFactorServiceListUserConsentsHandler.ServeHTTP(w, r)
+		case UserFactorServiceRevokeUserConsentProcedure:
+			userFactorServiceRevokeUserConsentHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -174,4 +236,12 @@ func (UnimplementedUserFactorServiceHandler) RemoveUserFactor(context.Context, *
 
 func (UnimplementedUserFactorServiceHandler) UnlockUser(context.Context, *connect.Request[v1.UnlockUserRequest]) (*connect.Response[v1.UnlockUserResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rampart.admin.v1.UserFactorService.UnlockUser is not implemented"))
+}
+
+func (UnimplementedUserFactorServiceHandler) ListUserConsents(context.Context, *connect.Request[v1.ListUserConsentsRequest]) (*connect.Response[v1.ListUserConsentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rampart.admin.v1.UserFactorService.ListUserConsents is not implemented"))
+}
+
+func (UnimplementedUserFactorServiceHandler) RevokeUserConsent(context.Context, *connect.Request[v1.RevokeUserConsentRequest]) (*connect.Response[v1.RevokeUserConsentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rampart.admin.v1.UserFactorService.RevokeUserConsent is not implemented"))
 }
