@@ -519,9 +519,27 @@ func TestBrowserAccount(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("confirm_password"), first),
 			chromedp.Submit(chromedp.ID("email")),
 		)
+		// The application requires consent: asked once, remembered for
+		// the sign-ins below.
+		do(chromedp.WaitVisible(chromedp.CSS("ul.scopes")))
+		shoot(t, ctx, "1b-consent-required")
+		do(chromedp.Click(chromedp.CSS(`button[value="allow"]`)))
 		awaitCallback(t, ctx, cb.URL)
 
-		// Verify the address with the link from the message.
+		// The first message's link is replaced by a new one the user asks
+		// for on the verification page; the old link fails.
+		oldLink := mb.link(t, email, "/ui/verify-email")
+		do(chromedp.Navigate("http://localhost:"+port+"/ui/verify-email"), chromedp.WaitVisible(chromedp.ID("token")))
+		shoot(t, ctx, "2a-verify-email-code")
+		do(chromedp.Click(chromedp.CSS(`a[href="/ui/verify-email/resend"]`)), chromedp.WaitVisible(chromedp.ID("login_name")))
+		shoot(t, ctx, "2b-resend-verification")
+		do(chromedp.SendKeys(chromedp.ID("login_name"), login), chromedp.Submit(chromedp.ID("login_name")))
+		waitText("main", "If an account with this login name has an e-mail address")
+		do(chromedp.Navigate(oldLink))
+		waitText("[role=alert]", "invalid")
+		shoot(t, ctx, "2c-invalid-link")
+
+		// Verify the address with the link from the new message.
 		do(chromedp.Navigate(mb.link(t, email, "/ui/verify-email")))
 		waitText("main", "verified")
 		shoot(t, ctx, "2-email-verified")
@@ -559,5 +577,21 @@ func TestBrowserAccount(t *testing.T) {
 		signIn(second)
 		waitText("[role=alert]", "wrong")
 		shoot(t, ctx, "5-locked")
+
+		// The other instance asks for a code sent by e-mail after the
+		// password.
+		other := "http://127.0.0.1:" + port
+		codes := &oauth2.Config{ClientID: "codes", ClientSecret: "rcs_test-only-codes-secret-0123456789abcdef",
+			Endpoint: oauth2.Endpoint{AuthURL: other + "/oauth/authorize", TokenURL: other + "/oauth/token"},
+			RedirectURL: cb.URL + "/callback", Scopes: []string{oidc.ScopeOpenID}}
+		do(chromedp.Navigate(codes.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+			chromedp.WaitVisible(chromedp.ID("login_name")),
+			chromedp.SendKeys(chromedp.ID("login_name"), "otto"), chromedp.Submit(chromedp.ID("login_name")),
+			chromedp.WaitVisible(chromedp.ID("password")),
+			chromedp.SendKeys(chromedp.ID("password"), "otto-test-password-1"), chromedp.Submit(chromedp.ID("password")),
+			chromedp.WaitVisible(chromedp.ID("code")))
+		shoot(t, ctx, "6-email-code")
+		do(chromedp.SendKeys(chromedp.ID("code"), mb.code(t, "otto@shop.example")), chromedp.Submit(chromedp.ID("code")))
+		awaitCallback(t, ctx, cb.URL)
 	})
 }

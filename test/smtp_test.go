@@ -66,6 +66,27 @@ func (mb *mailbox) link(t *testing.T, rcpt, path string) string {
 	}
 }
 
+// code waits for the next message to rcpt and returns the six-digit
+// one-time code in its text part.
+func (mb *mailbox) code(t *testing.T, rcpt string) string {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case m := <-mb.got:
+			if !strings.Contains(m.Header.Get("To"), rcpt) {
+				continue
+			}
+			if c := regexp.MustCompile(`\b\d{6}\b`).FindString(textPart(t, m)); c != "" {
+				return c
+			}
+			t.Fatalf("message to %s without a code", rcpt)
+		case <-deadline:
+			t.Fatalf("no message to %s arrived", rcpt)
+		}
+	}
+}
+
 // textPart returns the decoded text/plain part of a message.
 func textPart(t *testing.T, m *mail.Message) string {
 	t.Helper()

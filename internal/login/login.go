@@ -124,7 +124,7 @@ func New(o Options) (*Handler, error) {
 		return h.policies(context.Background(), instanceID).Lockout.IPRateLimitPerMinute
 	}, o.Now)
 	for _, name := range []string{"login_name", "password", "change_password", "mfa_totp", "mfa_enrol", "recovery_codes", "passkey", "mfa_email", "consent", "device", "message",
-		"register", "verify_email", "forgot_password", "reset_password"} {
+		"register", "verify_email", "by_login_name", "reset_password"} {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -165,11 +165,12 @@ func (h *Handler) Routes() map[string]http.Handler {
 		PathLoggedOut: h.guard(h.loggedOut),
 		PathPasskeys:  h.guard(h.passkeys),
 
-		PathRegister:       h.guard(h.register),
-		PathVerifyEmail:    h.guard(h.verifyEmail),
-		PathForgotPassword: h.guard(h.forgotPassword),
-		PathResetPassword:  h.guard(h.resetPassword),
-		PathStatic:         h.statics,
+		PathRegister:           h.guard(h.register),
+		PathVerifyEmail:        h.guard(h.verifyEmail),
+		PathForgotPassword:     h.guard(h.forgotPassword),
+		PathResendVerification: h.guard(h.resendVerification),
+		PathResetPassword:      h.guard(h.resetPassword),
+		PathStatic:             h.statics,
 	}
 }
 

@@ -20,6 +20,8 @@ const (
 	PathVerifyEmail    = "/ui/verify-email"
 	PathForgotPassword = "/ui/forgot-password"
 	PathResetPassword  = "/ui/reset-password"
+	// PathResendVerification sends a new verification e-mail.
+	PathResendVerification = "/ui/verify-email/resend"
 )
 
 // AccountUsers are the user-service methods of self-registration, e-mail
@@ -29,6 +31,7 @@ type AccountUsers interface {
 	IssueEmailVerification(ctx context.Context, actor string, ref user.Ref, notify user.Notify) error
 	VerifyEmail(ctx context.Context, instanceID, token string) (*iam.User, error)
 	RequestPasswordReset(ctx context.Context, instanceID, loginName string, notify user.Notify) error
+	RequestEmailVerification(ctx context.Context, instanceID, loginName string, notify user.Notify) error
 	CheckPasswordResetToken(ctx context.Context, instanceID, token string) error
 	CompletePasswordReset(ctx context.Context, instanceID, token, password string, notify user.Notify) (*iam.User, error)
 }
@@ -160,6 +163,9 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
+	// The steps that may follow (new password, second factor, consent)
+	// are the sign-in page's.
+	p.Action = PathLogin
 	h.finish(w, r, p, in.ID, id, u, []string{iam.AMRPassword}, h.now(), false)
 }
 

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -15,11 +16,37 @@ import (
 // enumeration); an active human user with an e-mail address gets a reset
 // link.
 func (h *Handler) forgotPassword(w http.ResponseWriter, r *http.Request) {
+	h.mailByLoginName(w, r, byLoginName{path: PathForgotPassword, prefix: "forgot", kind: mail.KindPasswordReset, link: PathResetPassword,
+		send: h.o.Users.RequestPasswordReset})
+}
+
+// resendVerification serves /ui/verify-email/resend: like the forgotten
+// password, it asks for a login name and always gives the same answer; an
+// active human user whose address is not verified yet gets a new
+// verification e-mail (earlier links stop working).
+func (h *Handler) resendVerification(w http.ResponseWriter, r *http.Request) {
+	h.mailByLoginName(w, r, byLoginName{path: PathResendVerification, prefix: "resend", kind: mail.KindVerifyEmail, link: PathVerifyEmail,
+		send: h.o.Users.RequestEmailVerification})
+}
+
+// byLoginName is a page that sends an e-mail with a link to the account
+// named by a login name.
+type byLoginName struct {
+	path   string
+	prefix string // of the page's messages: <prefix>.title, .intro, .submit, .sent
+	kind   mail.Kind
+	link   string // the page the e-mail links to
+	send   func(ctx context.Context, instanceID, loginName string, notify user.Notify) error
+}
+
+// mailByLoginName serves a byLoginName page: the same answer whether or
+// not the account exists, within the per-address limit.
+func (h *Handler) mailByLoginName(w http.ResponseWriter, r *http.Request, b byLoginName) {
 	ctx := r.Context()
 	in := reqctx.Instance(ctx)
 	m := pick(r)
-	p := &page{m: m, body: "forgot_password", Title: m.T("forgot.title"), Action: PathForgotPassword,
-		AuthRequestID: r.FormValue("authRequestID")}
+	p := &page{m: m, body: "by_login_name", Title: m.T(b.prefix + ".title"), Message: m.T(b.prefix + ".intro"), Submit: m.T(b.prefix + ".submit"),
+		Action: b.path, AuthRequestID: r.FormValue("authRequestID")}
 	if len(p.AuthRequestID) > 64 {
 		p.AuthRequestID = ""
 	}
@@ -42,13 +69,13 @@ func (h *Handler) forgotPassword(w http.ResponseWriter, r *http.Request) {
 		h.tooMany(w, r, p)
 		return
 	}
-	if err := h.o.Users.RequestPasswordReset(ctx, in.ID, p.LoginName, h.notify(r, mail.KindPasswordReset, PathResetPassword)); err != nil {
-		h.o.Log.Error("request password reset", "err", err)
+	if err := b.send(ctx, in.ID, p.LoginName, h.notify(r, b.kind, b.link)); err != nil {
+		h.o.Log.Error("send e-mail by login name", "page", b.path, "err", err)
 		p.Error = m.T("error.unavailable")
 		h.render(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
-	h.render(w, r, http.StatusOK, &page{m: m, body: "message", Title: m.T("forgot.title"), Message: m.T("forgot.sent")})
+	h.render(w, r, http.StatusOK, &page{m: m, body: "message", Title: m.T(b.prefix + ".title"), Message: m.T(b.prefix + ".sent")})
 }
 
 // resetPassword serves /ui/reset-password: the link of a reset e-mail

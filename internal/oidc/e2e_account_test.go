@@ -202,8 +202,37 @@ func testRegister(t *testing.T, w *world) {
 		t.Fatalf("verification message %+v", m)
 	}
 
-	if r := h.get(t, link.String()+"x", nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "invalid") {
+	if r := h.get(t, link.String()+"x", nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "invalid") || !strings.Contains(string(r.body), login.PathResendVerification) {
 		t.Errorf("wrong token: %d %s", r.status, r.body)
+	}
+	// A new message: the same answer for unknown names and verified
+	// users (nothing sent to them), and the old link stops working.
+	sent := func(name string) {
+		t.Helper()
+		r := h.post(t, w.issuer+login.PathResendVerification, url.Values{"login_name": {name}}, w.sameOrigin())
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), "we have sent it a new code") {
+			t.Fatalf("resend for %s: %d %s", name, r.status, r.body)
+		}
+	}
+	sent("nobody-here")
+	sent("alice")
+	if got := h.mailbox.find(w.alice.Human.Email, mail.KindVerifyEmail); len(got) != 0 {
+		t.Fatalf("a verified user got %d verification messages", len(got))
+	}
+	if r := h.post(t, w.issuer+login.PathResendVerification, url.Values{"login_name": {"newbie"}}, http.Header{"Origin": {"http://evil.test"}}); r.status != http.StatusForbidden {
+		t.Errorf("cross-origin resend: %d", r.status)
+	}
+	sent("newbie")
+	all := h.mailbox.find("newbie@example.com", mail.KindVerifyEmail)
+	if len(all) != 2 || all[1].Data["code"] == m.Data["code"] {
+		t.Fatalf("verification messages after a resend: %+v", all)
+	}
+	if r := h.get(t, link.String(), nil); r.status != http.StatusBadRequest {
+		t.Errorf("the first link after a resend: %d %s", r.status, r.body)
+	}
+	m = all[1]
+	if link, err = url.Parse(m.Data["link"]); err != nil {
+		t.Fatal(err)
 	}
 	if r := h.get(t, link.String(), nil); r.status != http.StatusOK || !strings.Contains(string(r.body), "is verified") {
 		t.Fatalf("verify: %d %s", r.status, r.body)

@@ -149,6 +149,36 @@ func (s *Service) VerifyEmail(ctx context.Context, instanceID, token string) (*i
 // else it does nothing and returns nil as well, so callers cannot tell
 // (no enumeration); only faults are errors.
 func (s *Service) RequestPasswordReset(ctx context.Context, instanceID, loginName string, notify Notify) error {
+	return s.requestByLoginName(ctx, instanceID, loginName, notify, byLoginName{
+		purpose: store.PurposePasswordReset, prefix: PasswordResetPrefix, ttl: PasswordResetLifetime, event: EventUserPasswordResetSent,
+	})
+}
+
+// RequestEmailVerification sends a new e-mail verification token (valid
+// for VerifyEmailLifetime) to the active human user with the login name,
+// if there is one whose e-mail address is not verified yet; the user's
+// earlier verification tokens stop working. notify is called in the
+// token's transaction, with a "user.verification_email_sent" event. For
+// anyone else it does nothing and returns nil as well (no enumeration).
+func (s *Service) RequestEmailVerification(ctx context.Context, instanceID, loginName string, notify Notify) error {
+	return s.requestByLoginName(ctx, instanceID, loginName, notify, byLoginName{
+		purpose: store.PurposeVerifyEmail, prefix: VerifyEmailPrefix, ttl: VerifyEmailLifetime, event: EventUserVerificationEmailSent,
+		unverifiedOnly: true, replace: true,
+	})
+}
+
+// byLoginName describes a token sent to a user named by login name.
+type byLoginName struct {
+	purpose, prefix string
+	ttl             time.Duration
+	event           string
+	// unverifiedOnly skips users whose address is verified already.
+	unverifiedOnly bool
+	// replace deletes the user's earlier tokens of the purpose.
+	replace bool
+}
+
+func (s *Service) requestByLoginName(ctx context.Context, instanceID, loginName string, notify Notify, b byLoginName) error {
 	if instanceID == "" {
 		return errNoInstance
 	}
@@ -163,18 +193,23 @@ func (s *Service) RequestPasswordReset(ctx context.Context, instanceID, loginNam
 		if err != nil {
 			return err
 		}
-		if u.Type != iam.UserHuman || u.State != iam.UserActive || u.Human == nil || u.Human.Email == "" {
+		if u.Type != iam.UserHuman || u.State != iam.UserActive || u.Human == nil || u.Human.Email == "" || (b.unverifiedOnly && u.Human.EmailVerified) {
 			return nil
 		}
+		if b.replace {
+			if _, err := tx.VerificationTokenDeleteByUser(ctx, &store.VerificationTokenDeleteByUserParams{InstanceID: instanceID, UserID: u.ID, Purpose: b.purpose}); err != nil {
+				return err
+			}
+		}
 		now := s.clock()
-		token, err := s.issue(ctx, tx, u, store.PurposePasswordReset, PasswordResetPrefix, PasswordResetLifetime, now)
+		token, err := s.issue(ctx, tx, u, b.purpose, b.prefix, b.ttl, now)
 		if err != nil {
 			return err
 		}
 		if err := notify(ctx, tx, u, token); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, u.ID, u, &event{EventUserPasswordResetSent, map[string]any{"email": u.Human.Email}}, now)
+		return appendEvent(ctx, tx, u.ID, u, &event{b.event, map[string]any{"email": u.Human.Email}}, now)
 	})
 	if err != nil {
 		return store.DomainError(err, "user")
