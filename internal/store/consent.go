@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -56,4 +58,12 @@ type ConsentDeleteParams struct {
 	InstanceID, UserID string
 	// AppID restricts the deletion to one application; "" deletes all.
 	AppID string
+}
+
+// ConsentScopes is the stored form of a consent's scopes: sorted, without
+// duplicates, space-separated (scopes cannot contain spaces).
+func ConsentScopes(scopes []string) string {
+	s := slices.Clone(scopes)
+	slices.Sort(s)
+	return strings.Join(slices.Compact(s), " ")
 }

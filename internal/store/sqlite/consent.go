@@ -3,19 +3,10 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/rampartiam/rampart/internal/store"
 )
-
-// consentScopes is the stored form of a consent's scopes: sorted, without
-// duplicates, space-separated (scopes cannot contain spaces).
-func consentScopes(scopes []string) string {
-	s := slices.Clone(scopes)
-	slices.Sort(s)
-	return strings.Join(slices.Compact(s), " ")
-}
 
 func scanConsent(row interface{ Scan(...any) error }) (*store.Consent, error) {
 	c := &store.Consent{}
@@ -49,7 +40,7 @@ func (q *queries) ConsentPut(ctx context.Context, p *store.ConsentPutParams) err
 	_, err := q.loginExecCount(ctx, "put consent", `INSERT INTO consents (instance_id, user_id, app_id, scopes, granted_at, changed_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (instance_id, user_id, app_id) DO UPDATE SET scopes = excluded.scopes, changed_at = excluded.changed_at`,
-		c.InstanceID, c.UserID, c.AppID, consentScopes(c.Scopes), micros(c.GrantedAt), micros(c.GrantedAt))
+		c.InstanceID, c.UserID, c.AppID, store.ConsentScopes(c.Scopes), micros(c.GrantedAt), micros(c.GrantedAt))
 	return err
 }
 
