@@ -582,7 +582,7 @@ func TestBrowserAccount(t *testing.T) {
 		// password.
 		other := "http://127.0.0.1:" + port
 		codes := &oauth2.Config{ClientID: "codes", ClientSecret: "rcs_test-only-codes-secret-0123456789abcdef",
-			Endpoint: oauth2.Endpoint{AuthURL: other + "/oauth/authorize", TokenURL: other + "/oauth/token"},
+			Endpoint:    oauth2.Endpoint{AuthURL: other + "/oauth/authorize", TokenURL: other + "/oauth/token"},
 			RedirectURL: cb.URL + "/callback", Scopes: []string{oidc.ScopeOpenID}}
 		do(chromedp.Navigate(codes.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
 			chromedp.WaitVisible(chromedp.ID("login_name")),
