@@ -42,7 +42,8 @@ func newStartCmd(env *cliEnv) *cobra.Command {
 The node listens at once (/debug/healthz answers), waits for the database
 with backoff if it is unreachable, applies pending migrations under a lock
 unless --no-migrate is given, and reports ready on /debug/ready once the
-schema suits this binary. SIGTERM or SIGINT turns it unready, drains
+schema suits this binary. SIGTERM or SIGINT turns it unready, keeps it
+serving while load balancers notice (shutdown.drain-delay), then drains
 in-flight requests (shutdown.drain-timeout) and exits 0.
 
 With --init FILE it applies a declarative bootstrap file (instances,
@@ -135,6 +136,7 @@ func start(ctx context.Context, cfg *config.Config, env *cliEnv, o startOptions)
 	srv := server.New(server.Options{
 		Addr:           cfg.HTTPAddr,
 		DrainTimeout:   cfg.Shutdown.DrainTimeout,
+		DrainDelay:     cfg.Shutdown.DrainDelay,
 		TrustedProxies: cfg.TrustedProxyPrefixes(),
 		Logger:         log,
 		Registry:       reg,

@@ -170,6 +170,12 @@ type ShutdownConfig struct {
 	// DrainTimeout is how long in-flight requests and jobs get to finish
 	// after a shutdown signal, in (0, 10m].
 	DrainTimeout time.Duration `koanf:"drain-timeout"`
+	// DrainDelay is how long a node keeps serving, and accepting new
+	// connections, after a shutdown signal while /debug/ready already
+	// reports "draining", so that load balancers take it out of rotation
+	// before it stops accepting; in [0, 10m]. The drain timeout starts
+	// after it.
+	DrainDelay time.Duration `koanf:"drain-delay"`
 }
 
 // DatabasePoolConfig configures the database connection pool.
@@ -207,7 +213,7 @@ func Default() *Config {
 		ExternalURL: "",
 		MasterKey:   "",
 		Log:         LogConfig{Level: "info", Format: "text"},
-		Shutdown:    ShutdownConfig{DrainTimeout: 30 * time.Second},
+		Shutdown:    ShutdownConfig{DrainTimeout: 30 * time.Second, DrainDelay: 5 * time.Second},
 		DatabasePool: DatabasePoolConfig{
 			MaxConns:       0,
 			ConnectTimeout: 5 * time.Second,

@@ -124,6 +124,17 @@ var keys = []*keyDef{
 		get:   func(c *Config) any { return c.Shutdown.DrainTimeout },
 	},
 	{
+		key: "shutdown.drain-delay", kind: kindDuration,
+		help: []string{
+			"How long a node keeps serving after a shutdown signal while it already",
+			"reports unready (draining), so load balancers stop sending it traffic",
+			"before it stops accepting; the drain timeout starts after it. Set it",
+			"above your load balancer's health check interval times its failure",
+			"threshold. 0 to 10m; 0 stops accepting at once.",
+		},
+		get: func(c *Config) any { return c.Shutdown.DrainDelay },
+	},
+	{
 		key: "database-pool.max-conns", kind: kindInt,
 		help: []string{"Maximum open database connections; 0 lets the backend choose."},
 		get:  func(c *Config) any { return c.DatabasePool.MaxConns },

@@ -83,6 +83,11 @@ database-pool:
 			},
 		},
 		{
+			name:    "drain delay zero from environment",
+			environ: []string{"RAMPART_SHUTDOWN_DRAIN_DELAY=0s"},
+			want:    func(c *Config) { c.Shutdown.DrainDelay = 0 },
+		},
+		{
 			name:    "empty environment variable counts as unset",
 			environ: []string{"RAMPART_LOG_LEVEL=", "RAMPART_HTTP_ADDR=:9"},
 			want:    func(c *Config) { c.HTTPAddr = ":9" },

@@ -19,6 +19,9 @@ import (
 // MaxDrainTimeout is the largest shutdown.drain-timeout Validate accepts.
 const MaxDrainTimeout = 10 * time.Minute
 
+// MaxDrainDelay is the largest shutdown.drain-delay Validate accepts.
+const MaxDrainDelay = 10 * time.Minute
+
 // Error reports every problem found in a configuration. Load and Validate
 // return it; its message lists the problems one per line.
 type Error struct {
@@ -99,6 +102,12 @@ func (c *Config) validate(p *problems, origins map[string]string) {
 		check("shutdown.drain-timeout", fmt.Sprintf("%s must be more than 0", d))
 	case d > MaxDrainTimeout:
 		check("shutdown.drain-timeout", fmt.Sprintf("%s is more than the maximum of %s", d, MaxDrainTimeout))
+	}
+	switch d := c.Shutdown.DrainDelay; {
+	case d < 0:
+		check("shutdown.drain-delay", fmt.Sprintf("%s must not be negative (0 stops accepting at once)", d))
+	case d > MaxDrainDelay:
+		check("shutdown.drain-delay", fmt.Sprintf("%s is more than the maximum of %s", d, MaxDrainDelay))
 	}
 	if n := c.DatabasePool.MaxConns; n < 0 {
 		check("database-pool.max-conns", fmt.Sprintf("%d must not be negative (0 lets the backend choose)", n))

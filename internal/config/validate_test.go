@@ -81,6 +81,11 @@ func TestValidate(t *testing.T) {
 			want: []string{"shutdown.drain-timeout: 0s must be more than 0"}},
 		{name: "drain timeout too long", modify: func(c *Config) { c.Shutdown.DrainTimeout = MaxDrainTimeout + time.Second },
 			want: []string{"shutdown.drain-timeout: 10m1s is more than the maximum of 10m0s"}},
+		{name: "drain delay zero", modify: func(c *Config) { c.Shutdown.DrainDelay = 0 }},
+		{name: "drain delay bounds", modify: func(c *Config) { c.Shutdown.DrainDelay = -time.Second },
+			want: []string{"shutdown.drain-delay: -1s must not be negative"}},
+		{name: "drain delay too long", modify: func(c *Config) { c.Shutdown.DrainDelay = MaxDrainDelay + time.Second },
+			want: []string{"shutdown.drain-delay: 10m1s is more than the maximum of 10m0s"}},
 		{name: "negative pool values", modify: func(c *Config) { c.DatabasePool = DatabasePoolConfig{MaxConns: -1, ConnectTimeout: -time.Second} },
 			want: []string{"database-pool.max-conns: -1 must not be negative", "database-pool.connect-timeout: -1s must not be negative"}},
 		{name: "password hash bounds", modify: func(c *Config) {

@@ -69,11 +69,18 @@ func newRequestID() string {
 
 // requestID is the outermost middleware: it adopts a well-formed incoming
 // X-Request-Id or generates one, echoes it in the response and stores it in
-// the request context. It also counts in-flight requests for the drain.
+// the request context. It also counts in-flight requests for the drain and,
+// once the server is draining, answers with "Connection: close": net/http
+// then closes an HTTP/1.1 connection after the response and sends GOAWAY on
+// an HTTP/2 one, so clients reconnect elsewhere without a request lost to a
+// connection closed under it.
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
 		id := r.Header.Get(RequestIDHeader)
 		if !validRequestID(id) {
 			id = newRequestID()

@@ -35,6 +35,14 @@ type Options struct {
 	// DrainTimeout bounds how long Serve waits for in-flight requests to
 	// finish once shutdown starts (default DefaultDrainTimeout).
 	DrainTimeout time.Duration
+	// DrainDelay is how long Serve keeps serving and accepting connections
+	// after ctx is done, with /debug/ready already answering 503
+	// "draining", before it stops accepting and starts the drain: the time
+	// load balancers need to notice and send new requests elsewhere.
+	// During the delay every response carries "Connection: close" (a
+	// GOAWAY on HTTP/2), so clients and proxies move their connections
+	// off this node. Zero: stop accepting at once.
+	DrainDelay time.Duration
 	// ReadyTimeout bounds the total time /debug/ready spends running Checks
 	// (default DefaultReadyTimeout).
 	ReadyTimeout time.Duration
@@ -84,6 +92,8 @@ type Server struct {
 	draining atomic.Bool
 	inFlight atomic.Int64
 	started  atomic.Bool
+	// after waits out the drain delay; tests replace it before Serve.
+	after func(time.Duration) <-chan time.Time
 
 	mu sync.Mutex
 	ln net.Listener
@@ -109,9 +119,10 @@ func New(o Options) *Server {
 		o.Version = "unknown"
 	}
 	s := &Server{
-		opts: o,
-		log:  o.Logger,
-		mux:  http.NewServeMux(),
+		opts:  o,
+		log:   o.Logger,
+		mux:   http.NewServeMux(),
+		after: time.After,
 	}
 	s.metrics = newHTTPMetrics(o.Registry, o.Version)
 	s.handler = s.requestID(s.realClient(s.recoverPanic(s.accessLog(s.instrument(http.HandlerFunc(s.route))))))
@@ -177,13 +188,16 @@ func (s *Server) Addr() net.Addr {
 }
 
 // SetDraining makes /debug/ready answer 503 with reason "draining" from now
-// on, so load balancers stop sending new traffic. It cannot be undone.
+// on, so load balancers stop sending new traffic, and asks clients to close
+// their connections after each response. It cannot be undone.
 func (s *Server) SetDraining() { s.draining.Store(true) }
 
 // Serve serves on the listener (calling Listen first if needed) until ctx is
-// done, then drains: it marks the server draining, stops accepting
-// connections, closes idle HTTP/1.1 connections, sends GOAWAY on HTTP/2
-// connections and waits up to DrainTimeout for in-flight requests. It
+// done, then drains: it marks the server draining, keeps serving for
+// DrainDelay (new connections included) so load balancers can take it out
+// of rotation, then stops accepting connections, closes idle HTTP/1.1
+// connections, sends GOAWAY on HTTP/2 connections and waits up to
+// DrainTimeout for in-flight requests. It
 // returns nil after a clean drain. If the timeout expires it closes every
 // remaining connection and returns an error naming how many requests were
 // still in flight; the caller chooses the exit code. Serve may be called
@@ -215,6 +229,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 
 	s.SetDraining()
+	if d := s.opts.DrainDelay; d > 0 {
+		s.log.Info("http server unready; serving on for the drain delay", "delay", d.String())
+		select {
+		case <-s.after(d):
+		case err := <-errc:
+			return fmt.Errorf("server: serving on %s: %w", ln.Addr(), err)
+		}
+	}
+	s.srv.SetKeepAlivesEnabled(false)
 	s.log.Info("http server draining", "in_flight", s.inFlight.Load(), "timeout", s.opts.DrainTimeout.String())
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
 	defer cancel()

@@ -166,6 +166,69 @@ func TestGracefulDrain(t *testing.T) {
 	}
 }
 
+// TestDrainDelay checks the time between the shutdown signal and the drain:
+// the server reports "draining" on /debug/ready but keeps serving, on old
+// and new connections, telling clients to close them; only when the delay
+// is over does it stop accepting and drain.
+func TestDrainDelay(t *testing.T) {
+	t.Parallel()
+	delayStarted := make(chan time.Duration, 1)
+	delayOver := make(chan time.Time)
+	b := setup(t, Options{DrainDelay: time.Hour, DrainTimeout: waitTimeout}, func(s *Server) {
+		s.after = func(d time.Duration) <-chan time.Time {
+			delayStarted <- d
+			return delayOver
+		}
+	})
+	kept := &http.Client{Timeout: waitTimeout, Transport: &http.Transport{}}
+	if resp, _ := do(t, kept, "GET", b.url+"/debug/healthz", nil); resp.Close {
+		t.Fatal("before the signal the response said Connection: close")
+	}
+
+	b.cancel()
+	select {
+	case d := <-delayStarted:
+		if d != time.Hour {
+			t.Fatalf("delay %s, want 1h", d)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the drain delay did not start after the signal")
+	}
+	resp, body := do(t, kept, "GET", b.url+"/debug/ready", nil)
+	if m := decode(t, body); resp.StatusCode != http.StatusServiceUnavailable || m["reason"] != "draining" {
+		t.Fatalf("ready during the delay = %d %v, want 503 draining", resp.StatusCode, m)
+	}
+	if !resp.Close { // the client transport reads and removes "Connection: close"
+		t.Error("response on the kept-alive connection did not say Connection: close")
+	}
+	for _, tc := range []struct {
+		name   string
+		client *http.Client
+	}{
+		{"new http1 connection", &http.Client{Timeout: waitTimeout, Transport: &http.Transport{}}},
+		{"new h2c connection", h2cClient()},
+	} {
+		resp, _ := do(t, tc.client, "GET", b.url+"/debug/healthz", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s during the delay = %d, want 200", tc.name, resp.StatusCode)
+		}
+		if resp.ProtoMajor == 1 && !resp.Close {
+			t.Errorf("%s during the delay: no Connection: close", tc.name)
+		}
+	}
+	select {
+	case err := <-b.done:
+		t.Fatalf("Serve returned during the delay: %v", err)
+	default:
+	}
+
+	close(delayOver)
+	waitListenerClosed(t, b.srv.Addr().String())
+	if err := b.stop(t); err != nil {
+		t.Errorf("Serve = %v, want nil after the delay and a clean drain", err)
+	}
+}
+
 // TestDrainClosesIdleH2C checks that an open, idle h2c connection does not
 // hold up the drain: if it did, Serve would wait for the full DrainTimeout
 // and return an error.
