@@ -90,6 +90,9 @@ func (s *storage) checkToken(ctx context.Context, tokenID, subject string) (*tok
 		// The client's own token (client credentials of an application):
 		// it lives as long as the application is active.
 		if _, err := s.app(ctx, v.clientID); err != nil {
+			if isFault(err) {
+				return nil, err
+			}
 			return nil, errInactive
 		}
 	}
@@ -99,13 +102,24 @@ func (s *storage) checkToken(ctx context.Context, tokenID, subject string) (*tok
 // SetIntrospectionFromToken answers RFC 7662 introspection. A token is
 // reported active only to a resource it is meant for: the caller's client
 // ID or project must be in its audience.
+//
+// The library reports every error of this callback as an inactive token;
+// a fault is noted in the request's memo so that Introspect answers an
+// error instead (a resource server must not take "the database is down"
+// for "the token was revoked").
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	v, err := s.checkToken(ctx, tokenID, subject)
 	if err != nil {
+		if isFault(err) {
+			memoFrom(ctx).fault = err
+		}
 		return err
 	}
 	caller, err := s.app(ctx, clientID)
 	if err != nil {
+		if isFault(err) {
+			memoFrom(ctx).fault = err
+		}
 		return err
 	}
 	if !slices.Contains(v.audience, caller.ClientID) && !slices.Contains(v.audience, caller.ProjectID) {

@@ -20,6 +20,9 @@ type memo struct {
 	// rawToken is the token presented to introspection or userinfo, whose
 	// signature the library has verified by the time storage sees it.
 	rawToken string
+	// fault is a fault (the database is down…) met while deciding about
+	// that token; the library would report it as an inactive token.
+	fault error
 }
 
 type memoKey struct{}

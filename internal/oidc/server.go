@@ -265,10 +265,16 @@ func (s *server) DeviceAuthorization(ctx context.Context, r *op.ClientRequest[oi
 }
 
 // Introspect (RFC 7662) lets storage see the token itself. A caller that
-// fails to authenticate gets invalid_client with status 401 (§2.1).
+// fails to authenticate gets invalid_client with status 401 (§2.1). A
+// fault while checking the token is server_error (503 while the database
+// is down), not "active": false.
 func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
-	memoFrom(ctx).rawToken = r.Data.Token
+	m := memoFrom(ctx)
+	m.rawToken = r.Data.Token
 	resp, err := s.LegacyServer.Introspect(ctx, r)
+	if m.fault != nil {
+		return nil, op.NewStatusError(oidc.ErrServerError().WithDescription("the token cannot be checked now; retry later").WithParent(m.fault), faultStatus(m.fault))
+	}
 	var oe *oidc.Error
 	if err != nil && errors.As(err, &oe) && (oe.ErrorType == oidc.InvalidClient || oe.ErrorType == oidc.UnauthorizedClient) {
 		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithParent(err), http.StatusUnauthorized)
@@ -289,7 +295,7 @@ func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoReques
 	case errors.Is(err, errNoUserinfo):
 		return nil, op.NewStatusError(&oidc.Error{ErrorType: "insufficient_scope", Description: errNoUserinfo.Error()}, http.StatusForbidden)
 	case isFault(err):
-		return nil, op.NewStatusError(oidc.ErrServerError().WithParent(err), http.StatusInternalServerError)
+		return nil, op.NewStatusError(oidc.ErrServerError().WithParent(err), faultStatus(err))
 	}
 	return nil, op.NewStatusError(&oidc.Error{ErrorType: "invalid_token", Description: "the access token is invalid"}, http.StatusUnauthorized)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -57,8 +58,25 @@ func instanceID(ctx context.Context) (string, error) {
 
 // serverError reports a genuine fault (the library answers server_error);
 // everything else a callback returns is the client's problem.
+//
+// A database outage (iam.Unavailable) answers 503 rather than 500: the
+// request may succeed on another node or in a moment, and load balancers
+// and clients treat 503 as "retry later".
 func serverError(err error) error {
-	return oidc.ErrServerError().WithParent(err)
+	e := oidc.ErrServerError().WithParent(err)
+	if iam.IsCode(err, iam.Unavailable) {
+		return op.NewStatusError(e, http.StatusServiceUnavailable)
+	}
+	return e
+}
+
+// faultStatus is the HTTP status of a fault: 503 for a database outage,
+// else 500.
+func faultStatus(err error) int {
+	if iam.IsCode(err, iam.Unavailable) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 // isFault reports whether err is a fault of ours rather than bad input:
