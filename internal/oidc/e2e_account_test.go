@@ -530,7 +530,7 @@ func TestAppConsentRequired(t *testing.T) {
 			r := h.get(t, w.oauth2Config(t, w.web, webRedirect, scopes...).AuthCodeURL(state), nil)
 			return r.location(t, w.issuer).Query().Get("authRequestID")
 		}
-		code := func(t *testing.T, r *response, state string) {
+		code := func(t *testing.T, r *response) {
 			t.Helper()
 			if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/oauth/authorize/callback") {
 				t.Fatalf("want the callback: %d %v %s", r.status, r.header, r.body)
@@ -548,15 +548,15 @@ func TestAppConsentRequired(t *testing.T) {
 		consentPage(t, r)
 		hd := w.sameOrigin()
 		hd.Set("Cookie", login.CookieName+"="+sessionCookie(t, r).Value)
-		code(t, h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, hd), "st-1")
+		code(t, h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, hd))
 
 		// Single sign-on with the same scopes: no question.
-		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-2", "openid"), hd), "st-2")
+		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-2", "openid"), hd))
 		// A new scope asks again; the approval adds to the old one.
 		id = start("st-3", "openid", "email")
 		consentPage(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+id, hd))
-		code(t, h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, hd), "st-3")
-		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-4", "openid", "profile", "email"), hd), "st-4")
+		code(t, h.post(t, w.issuer+login.PathLogin, url.Values{"authRequestID": {id}, "step": {"consent"}, "decision": {"allow"}}, hd))
+		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-4", "openid", "profile", "email"), hd))
 
 		// A refusal is not remembered as an approval, nor does it forget one.
 		id = start("st-5", "openid", "offline_access")
@@ -566,7 +566,7 @@ func TestAppConsentRequired(t *testing.T) {
 			t.Fatalf("deny: %d %s", r.status, loc)
 		}
 		consentPage(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-6", "openid", "offline_access"), hd))
-		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-7", "openid", "email"), hd), "st-7")
+		code(t, h.get(t, w.issuer+login.PathLogin+"?authRequestID="+start("st-7", "openid", "email"), hd))
 
 		// Revoked: asked again.
 		if n, err := h.sessions.RevokeConsent(ctx, iam.SystemActor, w.in.ID, w.alice.ID, ""); err != nil || n != 1 {
